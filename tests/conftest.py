@@ -1,0 +1,27 @@
+"""Shared fixtures: real clips built once per session from real photos."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.media import moving_object_frames, panning_frames, write_clip
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(scope="session")
+def clip_720p(media_dir: Path) -> Path:
+    """A 60-frame 1280x720 H.264 clip panning across the astronaut photo."""
+    return write_clip(media_dir / "pan720.mp4", panning_frames(60))
+
+
+@pytest.fixture(scope="session")
+def clip_300(media_dir: Path) -> Path:
+    """A 300-frame 640x360 H.264 clip: a disc moving over the coffee photo."""
+    frames, _ = moving_object_frames(300, speed=2)
+    return write_clip(media_dir / "moving300.mp4", frames)

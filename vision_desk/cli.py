@@ -1,0 +1,73 @@
+"""`vision-desk`: the command line.
+
+Sub-commands live in ``vision_desk/commands/``, one module each with a
+``register(subparsers)`` function, so a family adds its own (``models``,
+``faces``, ``codes``) without editing this file. With no sub-command the
+desktop app opens. Errors print one line; ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+import traceback
+
+from vision_desk import __version__
+from vision_desk.errors import VisionDeskError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vision-desk",
+        description="Real-time video vision: run pipelines of OpenCV and deep-learning stages over cameras, files and streams.",
+    )
+    parser.add_argument("--version", action="version", version=f"vision-desk {__version__}")
+    parser.add_argument("--debug", action="store_true", help="print full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import vision_desk.commands as commands
+
+    modules = [importlib.import_module(f"{commands.__name__}.{m.name}") for m in pkgutil.iter_modules(commands.__path__)]
+    for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 100)):
+        module.register(sub)
+    return parser
+
+
+def open_gui(argv: list[str] | None = None) -> int:
+    """Opens the desktop app on the demo source (or the source given)."""
+    try:
+        from vision_desk.gui.app import main as gui_main
+    except ImportError as err:
+        if "vision_desk.gui.app" not in str(err) and "vision_desk.gui" not in str(err):
+            raise
+        print("The desktop app is not built yet; use 'vision-desk run SOURCE' (e.g. 'vision-desk run demo: --max-frames 100').")
+        return 1
+    return gui_main(argv or [])
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        return open_gui([])
+    try:
+        return int(args.func(args) or 0)
+    except VisionDeskError as err:
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one line for users; the traceback with --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"error: unexpected {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,112 @@
+"""`vision-desk run SOURCE`: one source through a pipeline, with recording and export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from vision_desk.engine.pipeline import Pipeline, PipelineSpec, apply_overrides, load_spec
+from vision_desk.errors import VisionDeskError
+
+ORDER = 10
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a source through a pipeline", description="Run a source through a pipeline, optionally recording and exporting results.")
+    p.add_argument("source", help="0 | cam:0 | video file | image folder or glob | rtsp:// or http(s):// URL | screen: | demo:")
+    p.add_argument("--pipeline", "-p", help="pipeline YAML file (default: none, or the file's own source)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE", help="override a parameter (repeatable)")
+    p.add_argument("--record", metavar="OUT.mp4", help="record H.264 MP4 (annotated unless --raw)")
+    p.add_argument("--raw", action="store_true", help="record frames without overlays")
+    p.add_argument("--export", metavar="OUT.jsonl", help="write results as JSON Lines, one object per frame")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
+    p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--live", action="store_true", help="keep only the newest frame (drop when slow)")
+    mode.add_argument("--lossless", action="store_true", help="process every frame (never drop)")
+    p.set_defaults(func=run)
+
+
+def build_pipeline(path: str | None, overrides: list[str], stage_errors: str = "raise") -> Pipeline:
+    spec = load_spec(path) if path else PipelineSpec("none")
+    if overrides:
+        spec = apply_overrides(spec, overrides)
+    return Pipeline(spec, stage_errors=stage_errors)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vision_desk.engine.runner import Engine
+    from vision_desk.engine.sinks.export import JsonlSink
+    from vision_desk.engine.sinks.recorder import RecorderSink
+    from vision_desk.engine.sources import open_source
+
+    if args.max_frames is not None and args.max_frames < 1:
+        raise VisionDeskError("--max-frames must be at least 1.")
+    pipeline = build_pipeline(args.pipeline, args.overrides)
+    source = open_source(args.source)
+    sinks = []
+    if args.record:
+        sinks.append(RecorderSink(args.record, None, annotated=not args.raw))
+    if args.export:
+        sinks.append(JsonlSink(args.export))
+    live = True if args.live else False if args.lossless else None
+    engine = Engine(source, pipeline, sinks=sinks, live=live, annotate=bool(args.record and not args.raw),
+                    max_frames=args.max_frames, duration=args.duration)
+    engine.start()
+    reporter = _Progress(engine, args.max_frames)
+    try:
+        while not engine.join(0.25):
+            reporter.update()
+    except KeyboardInterrupt:
+        print("\nstopping...", file=sys.stderr)
+        engine.stop()
+        engine.join(30)
+    reporter.close()
+    if engine.error:
+        raise engine.error
+    s = engine.stats()
+    print(
+        f"done: {s.frames_out} frames in {s.elapsed_s:.1f} s ({s.frames_out / max(s.elapsed_s, 1e-9):.1f} fps), "
+        f"dropped {s.dropped}, latency {s.latency_ms:.0f} ms"
+        + (f", recorded {args.record}" if args.record else "")
+        + (f", exported {args.export}" if args.export else ""),
+        file=sys.stderr,
+    )
+    for err in pipeline.errors:
+        print(f"warning: {err}", file=sys.stderr)
+    return 0
+
+
+class _Progress:
+    """A progress bar with ETA for finite sources, a one-line status for live ones (stderr)."""
+
+    def __init__(self, engine, max_frames: int | None) -> None:  # noqa: ANN001
+        from tqdm import tqdm
+
+        self.engine = engine
+        self.bar = None
+        self.max_frames = max_frames
+        self.tqdm = tqdm
+        self.last_line = 0.0
+
+    def update(self) -> None:
+        s = self.engine.stats()
+        total = self.max_frames or s.total
+        if not self.engine.source.live and total:
+            if self.bar is None:
+                self.bar = self.tqdm(total=total, unit="frame", file=sys.stderr, dynamic_ncols=True)
+            self.bar.update(s.frames_out - self.bar.n)
+            self.bar.set_postfix_str(f"{s.fps_out:.1f} fps")
+        elif time.monotonic() - self.last_line > 1.0 and sys.stderr.isatty():
+            self.last_line = time.monotonic()
+            line = (f"[{s.source_state}] {s.frames_out} frames, {s.fps_in:.1f} fps in, {s.fps_out:.1f} fps out, "
+                    f"dropped {s.dropped}, latency {s.latency_ms:.0f} ms {s.source_message}")
+            print("\r" + line[:150].ljust(150), end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.update()
+            self.bar.close()
+        elif self.last_line:
+            print(file=sys.stderr)

@@ -1,0 +1,202 @@
+"""Batch processing: every video and image in a folder through one pipeline, headless.
+
+Outputs mirror the input tree: ``OUT/<relative path>.mp4`` (``.png`` for
+images) and ``OUT/<relative path>.jsonl``, written under temporary names and
+renamed only when complete, so ``--resume`` can trust what exists. A bad
+input is reported and skipped while the rest goes on; stateful stages are
+reset between files; models are loaded once for the whole batch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.pipeline import Pipeline, PipelineSpec
+from vision_desk.engine.runner import Engine
+from vision_desk.engine.sinks import Sink
+from vision_desk.engine.sinks.export import JsonlSink
+from vision_desk.engine.sinks.recorder import RecorderSink
+from vision_desk.engine.sources.files import ImageSequenceSource, VideoFileSource
+from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceURI
+from vision_desk.errors import VisionDeskError
+
+
+@dataclass
+class BatchItem:
+    """One input and what became of it."""
+
+    input: Path
+    rel: Path
+    outputs: list[Path]
+    status: str = "pending"  # pending | done | skipped | failed | cancelled
+    frames: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@dataclass
+class BatchProgress:
+    """A progress report: which file, how far into it, and overall."""
+
+    file_index: int
+    file_count: int
+    item: BatchItem
+    frame: int
+    total_frames: int | None
+    elapsed_s: float
+
+
+@dataclass
+class BatchSummary:
+    items: list[BatchItem] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for i in self.items if i.status == status)
+
+    @property
+    def frames(self) -> int:
+        return sum(i.frames for i in self.items)
+
+    @property
+    def fps(self) -> float:
+        busy = sum(i.seconds for i in self.items if i.status == "done")
+        return sum(i.frames for i in self.items if i.status == "done") / busy if busy > 0 else 0.0
+
+    @property
+    def failed(self) -> list[BatchItem]:
+        return [i for i in self.items if i.status == "failed"]
+
+
+class ImageSink(Sink):
+    """Writes the (annotated) image of a single-image input as PNG, via a temporary name."""
+
+    def __init__(self, path: Path, annotated: bool = True) -> None:
+        self.path = path
+        self.annotated = annotated
+        self._part = path.with_name(path.stem + ".part" + path.suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._written = False
+
+    def write(self, frame: Frame) -> None:
+        cv2.imwrite(str(self._part), frame.display if self.annotated else frame.image)
+        self._written = True
+
+    def close(self, ok: bool = True) -> None:
+        if ok and self._written:
+            self._part.replace(self.path)
+        else:
+            self._part.unlink(missing_ok=True)
+
+
+def discover_inputs(input_dir: Path, recursive: bool = False) -> list[Path]:
+    """Videos and images in the folder (and below it when recursive), in path order."""
+    if not input_dir.is_dir():
+        raise VisionDeskError(f"input folder {input_dir} not found; give a folder of videos or images.")
+    pattern = input_dir.rglob("*") if recursive else input_dir.iterdir()
+    known = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
+    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in known and ".part." not in p.name)
+
+
+def plan(inputs: list[Path], input_dir: Path, out_dir: Path, video: bool) -> list[BatchItem]:
+    """Output paths per input; two inputs that differ only by extension keep theirs in the name."""
+    stems: dict[Path, int] = {}
+    for p in inputs:
+        key = p.relative_to(input_dir).with_suffix("")
+        stems[key] = stems.get(key, 0) + 1
+    items = []
+    for p in inputs:
+        rel = p.relative_to(input_dir)
+        base = rel.with_suffix("") if stems[rel.with_suffix("")] == 1 else rel
+        outputs = [out_dir / base.with_name(base.name + ".jsonl")]
+        if video:
+            ext = ".png" if p.suffix.lower() in IMAGE_EXTENSIONS else ".mp4"
+            outputs.insert(0, out_dir / base.with_name(base.name + ext))
+        items.append(BatchItem(p, rel, outputs))
+    return items
+
+
+def run_batch(
+    input_dir: str | Path,
+    spec: PipelineSpec,
+    out_dir: str | Path,
+    *,
+    recursive: bool = False,
+    resume: bool = False,
+    video: bool = True,
+    annotated: bool = True,
+    on_progress: Callable[[BatchProgress], None] | None = None,
+    on_item_done: Callable[[BatchItem], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> BatchSummary:
+    """Processes every input; never raises for a bad input (it is marked failed with its reason)."""
+    input_dir, out_dir = Path(input_dir), Path(out_dir)
+    items = plan(discover_inputs(input_dir, recursive), input_dir, out_dir, video)
+    summary = BatchSummary(items)
+    if not items:
+        raise VisionDeskError(f"no videos or images in {input_dir}{'' if recursive else ' (add --recursive for subfolders)'}.")
+    pipeline = Pipeline(spec, stage_errors="raise")
+    t_start = time.perf_counter()
+    try:
+        for n, item in enumerate(items):
+            if cancel is not None and cancel.is_set():
+                item.status = "cancelled"
+                continue
+            if resume and all(o.exists() for o in item.outputs):
+                item.status = "skipped"
+            else:
+                _process_item(item, n, len(items), pipeline, video, annotated, on_progress, cancel, t_start)
+            if on_item_done:
+                on_item_done(item)
+    finally:
+        pipeline.close()
+    summary.seconds = time.perf_counter() - t_start
+    return summary
+
+
+def _process_item(item: BatchItem, n: int, count: int, pipeline: Pipeline, video: bool, annotated: bool,
+                  on_progress, cancel, t_start: float) -> None:  # noqa: ANN001
+    is_image = item.input.suffix.lower() in IMAGE_EXTENSIONS
+    uri = SourceURI("image" if is_image else "file", str(item.input), {}, str(item.input))
+    source = ImageSequenceSource(uri) if is_image else VideoFileSource(uri)
+    sinks: list[Sink] = []
+    t0 = time.perf_counter()
+    try:
+        pipeline.reset()  # no engine is running between files, so this thread may touch the stages
+        if video:
+            sinks.append(ImageSink(item.outputs[0], annotated) if is_image else RecorderSink(item.outputs[0], None, annotated=annotated, atomic=True))
+        sinks.append(JsonlSink(item.outputs[-1], atomic=True))
+        engine = Engine(source, pipeline, sinks=sinks, live=False, annotate=video and annotated, close_pipeline=False)
+        engine.start()
+        while not engine.join(0.1):
+            if cancel is not None and cancel.is_set():
+                engine.stop()
+            if on_progress:
+                s = engine.stats()
+                on_progress(BatchProgress(n, count, item, s.frames_out, source.frame_count, time.perf_counter() - t_start))
+        item.frames = engine.stats().frames_out
+        if engine.error:
+            raise engine.error
+        if cancel is not None and cancel.is_set():
+            item.status = "cancelled"
+            for o in item.outputs:
+                o.unlink(missing_ok=True)
+        else:
+            item.status = "done"
+    except VisionDeskError as err:
+        item.status, item.error = "failed", str(err)
+    except OSError as err:
+        item.status, item.error = "failed", f"{item.input.name}: {err.strerror or err}"
+        for sink in sinks:
+            try:
+                sink.close(ok=False)
+            except Exception:  # noqa: BLE001
+                pass
+    item.seconds = time.perf_counter() - t0

@@ -1,0 +1,215 @@
+"""One reader thread per source, with an explicit buffer policy.
+
+``live``: a one-slot buffer that always holds the newest frame; a frame the
+consumer has not taken when the next arrives is dropped and counted, so
+latency never grows when processing is slower than the source.
+``lossless``: a bounded queue; the reader blocks when it is full, so no frame
+is ever dropped and memory stays bounded.
+
+Every item the consumer gets is a :class:`Frame`, or one of the sentinels
+:data:`END` / a :class:`CaptureError`; ``get`` uses timeouts so nothing hangs.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.sources.base import Source, SourceState
+from vision_desk.errors import SourceError, VisionDeskError
+
+END = object()
+
+
+@dataclass(frozen=True)
+class CaptureError:
+    """The reader failed; message is for the user."""
+
+    message: str
+
+
+class LatestSlot:
+    """A one-item mailbox: put replaces, get waits. Counts what was replaced."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: object | None = None
+        self._has = False
+        self.dropped = 0
+
+    def put(self, item: object) -> None:
+        """Frames replace an unconsumed frame (counted as dropped); sentinels wait for it to be taken."""
+        with self._cond:
+            if isinstance(item, Frame):
+                if self._has:
+                    self.dropped += 1
+            else:
+                # END or an error must not swallow the last frame: give the consumer up to 2 s to take it.
+                self._cond.wait_for(lambda: not self._has, 2.0)
+            self._item, self._has = item, True
+            self._cond.notify_all()
+
+    def get(self, timeout: float) -> object | None:
+        with self._cond:
+            if not self._has and not self._cond.wait_for(lambda: self._has, timeout):
+                return None
+            item, self._item, self._has = self._item, None, False
+            self._cond.notify_all()
+            return item
+
+    def clear(self) -> None:
+        with self._cond:
+            self._item, self._has = None, False
+            self._cond.notify_all()
+
+
+class BoundedQueue:
+    """A FIFO that blocks the producer when full (lossless policy)."""
+
+    def __init__(self, maxsize: int = 8) -> None:
+        self._q: queue.Queue = queue.Queue(maxsize)
+        self.dropped = 0
+
+    def put(self, item: object, stop: threading.Event) -> bool:
+        while not stop.is_set():
+            try:
+                self._q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def get(self, timeout: float) -> object | None:
+        try:
+            return self._q.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def clear(self) -> None:
+        while True:
+            try:
+                self._q.get_nowait()
+            except queue.Empty:
+                return
+
+
+class CaptureThread:
+    """Reads a source on its own thread into a live or lossless buffer.
+
+    Args:
+        source: an unopened source.
+        live: keep only the newest frame (defaults to the source's nature).
+        realtime: for finite sources, pace frames at the source's fps (GUI
+            playback); otherwise read as fast as the consumer takes them.
+        on_frame_in: called for each frame read (for fps-in statistics).
+    """
+
+    def __init__(self, source: Source, *, live: bool | None = None, realtime: bool = False, on_frame_in=None) -> None:
+        self.source = source
+        self.live = source.live if live is None else live
+        self.realtime = realtime
+        self._on_frame_in = on_frame_in
+        self._buffer: LatestSlot | BoundedQueue = LatestSlot() if self.live else BoundedQueue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"capture:{source.name}", daemon=True)
+        self._seek_to: int | None = None
+        self._seek_lock = threading.Lock()
+        self._index = 0
+
+    @property
+    def dropped(self) -> int:
+        return self._buffer.dropped
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.source.interrupt()
+
+    def join(self, timeout: float = 5.0) -> None:
+        self._thread.join(timeout)
+
+    def is_alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def get(self, timeout: float = 0.1) -> object | None:
+        """The next frame, END, a CaptureError, or None when nothing came within timeout."""
+        return self._buffer.get(timeout)
+
+    def seek(self, index: int) -> None:
+        """Asks the reader to continue from frame index (seekable sources only)."""
+        with self._seek_lock:
+            self._seek_to = index
+
+    def _emit(self, item: object) -> bool:
+        if isinstance(self._buffer, LatestSlot):
+            self._buffer.put(item)
+            return True
+        return self._buffer.put(item, self._stop)
+
+    def _run(self) -> None:
+        source = self.source
+        try:
+            source.open()
+            start = time.monotonic()
+            first_ts: float | None = None
+            while not self._stop.is_set():
+                with self._seek_lock:
+                    seek_to, self._seek_to = self._seek_to, None
+                if seek_to is not None and source.seekable:
+                    source.seek(seek_to)
+                    self._buffer.clear()
+                    self._index = seek_to
+                    start, first_ts = time.monotonic(), None
+                got = source.read()
+                if got is None:
+                    break
+                image, timestamp = got
+                if self.realtime and not source.live:
+                    first_ts = timestamp if first_ts is None else first_ts
+                    delay = (timestamp - first_ts) - (time.monotonic() - start)
+                    if delay > 0 and self._stop.wait(delay):
+                        break
+                index = getattr(source, "position", self._index + 1) - 1 if not source.live else self._index
+                self._index = index + 1
+                frame = Frame(image=image, index=index, timestamp=timestamp, capture_time=time.perf_counter(), source_id=source.name)
+                if self._on_frame_in is not None:
+                    self._on_frame_in()
+                if not self._emit(frame):
+                    break
+            self._finish(END)
+        except VisionDeskError as err:
+            self._finish(CaptureError(str(err)))
+        except Exception as err:  # noqa: BLE001 - the reader never dies silently
+            self._finish(CaptureError(f"reading {source.name} failed: {type(err).__name__}: {err}"))
+        finally:
+            try:
+                source.close()
+            except Exception:  # noqa: BLE001
+                pass
+
+    def _finish(self, item: object) -> None:
+        if isinstance(item, CaptureError) and self.source.status.state not in (SourceState.FAILED,):
+            try:
+                self.source.set_state(SourceState.FAILED, item.message)
+            except RuntimeError:
+                pass
+        if isinstance(self._buffer, LatestSlot):
+            self._buffer.put(item)
+        else:
+            # A sentinel must always arrive, even if the consumer is gone: do not block forever.
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                try:
+                    self._buffer._q.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    if self._stop.is_set():
+                        self._buffer.clear()
+
+
+__all__ = ["END", "CaptureError", "CaptureThread", "SourceError"]

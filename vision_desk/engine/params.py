@@ -1,0 +1,179 @@
+"""Stage parameters are declared once, as a pydantic model per stage.
+
+That one declaration drives YAML validation, the ``vision-desk stages``
+listing, ``--set stage.param=value`` on the command line and the GUI's
+generated controls. Bounds live here (``ge``/``le``) and are enforced by
+validation, never by code that quietly clamps.
+
+Example::
+
+    class BlurParams(StageParams):
+        method: Literal["gaussian", "median"] = param("gaussian", help="Blur kernel.")
+        ksize: int = param(5, ge=1, le=99, help="Kernel size in pixels (odd).")
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+#: Widget hints the GUI understands beyond what the type implies.
+Widget = Literal["path", "image_path", "color", "point", "points", "rect", "line", "text", "slider"]
+
+
+class StageParams(BaseModel):
+    """Base class of every stage's parameter model (unknown keys are errors)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+def param(
+    default: Any,
+    *,
+    help: str = "",
+    title: str | None = None,
+    ge: float | None = None,
+    le: float | None = None,
+    step: float | None = None,
+    widget: Widget | None = None,
+    file_filter: str | None = None,
+) -> Any:
+    """Declares one parameter: default, bounds and the help the GUI shows as a tooltip.
+
+    Args:
+        default: the default value (also fixes the type shown to users).
+        help: one line explaining what the parameter does.
+        title: a display name; derived from the field name when omitted.
+        ge, le: inclusive bounds for numbers.
+        step: a suggested step for sliders and spin boxes.
+        widget: a GUI hint (``path``, ``color``, ``point``, ``rect`` ...).
+        file_filter: a Qt name filter for path pickers, e.g. ``"Images (*.png *.jpg)"``.
+    """
+    extra = {k: v for k, v in {"widget": widget, "step": step, "file_filter": file_filter}.items() if v is not None}
+    return Field(default, description=help, title=title, ge=ge, le=le, json_schema_extra=extra or None)
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """A parameter as listed to users and turned into a GUI control."""
+
+    name: str
+    kind: str  # int | float | bool | str | choice | color | point | points | rect | line | path | list
+    default: Any
+    title: str
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    step: float | None = None
+    choices: tuple[Any, ...] | None = None
+    widget: str | None = None
+    file_filter: str | None = None
+    optional: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        out = {"name": self.name, "type": self.kind, "default": _plain(self.default), "title": self.title, "help": self.help}
+        for key in ("minimum", "maximum", "step", "widget", "file_filter"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.choices is not None:
+            out["choices"] = list(self.choices)
+        if self.optional:
+            out["optional"] = True
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
+
+
+def describe(params_model: type[StageParams]) -> list[ParamSpec]:
+    """Lists a parameter model's fields as :class:`ParamSpec` rows, in declaration order."""
+    specs = []
+    for name, field in params_model.model_fields.items():
+        annotation, optional = _unwrap_optional(field.annotation)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        widget = extra.get("widget")
+        minimum = maximum = None
+        for meta in field.metadata:
+            minimum = getattr(meta, "ge", minimum)
+            maximum = getattr(meta, "le", maximum)
+        choices = None
+        origin = typing.get_origin(annotation)
+        if origin is Literal:
+            kind, choices = "choice", tuple(typing.get_args(annotation))
+        elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+            kind, choices = "choice", tuple(m.value for m in annotation)
+        elif annotation is bool:
+            kind = "bool"
+        elif annotation is int:
+            kind = "int"
+        elif annotation is float:
+            kind = "float"
+        elif widget in ("path", "image_path"):
+            kind = "path"
+        elif widget in ("color", "point", "points", "rect", "line"):
+            kind = widget
+        elif annotation is str:
+            kind = "str"
+        else:
+            kind = "list"
+        specs.append(
+            ParamSpec(
+                name=name,
+                kind=kind,
+                default=field.default,
+                title=field.title or name.replace("_", " ").capitalize(),
+                help=field.description or "",
+                minimum=minimum,
+                maximum=maximum,
+                step=extra.get("step"),
+                choices=choices,
+                widget=widget,
+                file_filter=extra.get("file_filter"),
+                optional=optional,
+            )
+        )
+    return specs
+
+
+def parse_cli_value(text: str) -> Any:
+    """Parses the VALUE of ``--set stage.param=VALUE`` as a YAML scalar or list."""
+    try:
+        return yaml.safe_load(text) if text.strip() else ""
+    except yaml.YAMLError:
+        return text
+
+
+def format_validation_error(err: ValidationError, where: str) -> str:
+    """Turns a pydantic error into one sentence naming where, which parameter and why."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "(parameters)"
+        msg = e["msg"]
+        if e["type"] == "extra_forbidden":
+            msg = "is not a parameter of this stage"
+        got = e.get("input")
+        got_text = "" if e["type"] == "extra_forbidden" or isinstance(got, dict) else f" (got {got!r})"
+        parts.append(f"parameter '{loc}' {msg[0].lower() + msg[1:]}{got_text}")
+    return f"{where}: " + "; ".join(parts) + "."

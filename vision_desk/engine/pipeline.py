@@ -1,0 +1,365 @@
+"""Pipeline files (YAML) and the live, editable chain of stages.
+
+A :class:`Pipeline` is owned by the engine's processing thread. Other threads
+(the GUI, the CLI) never touch its stages directly: they submit edits, which
+the processing thread applies between two frames. That keeps stages lock-free
+and makes every edit take effect atomically at a frame boundary.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value
+from vision_desk.engine.stage import Stage, stage_class
+from vision_desk.errors import PipelineError, VisionDeskError
+
+
+@dataclass
+class StageSpec:
+    """One stage as written in a pipeline file."""
+
+    stage: str
+    params: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"stage": self.stage, "params": dict(self.params)}
+        if not self.enabled:
+            out["enabled"] = False
+        return out
+
+
+@dataclass
+class PipelineSpec:
+    """A whole pipeline file: a name, an optional default source and the stages in order."""
+
+    name: str = "untitled"
+    stages: list[StageSpec] = field(default_factory=list)
+    source: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.source:
+            out["source"] = self.source
+        out["stages"] = [s.as_dict() for s in self.stages]
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Writes the pipeline as YAML."""
+        Path(path).write_text(yaml.safe_dump(self.as_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def load_spec(path: str | Path) -> PipelineSpec:
+    """Reads and validates a pipeline file; every problem names the file, the stage and the parameter."""
+    path = Path(path)
+    where = str(path)
+    if not path.is_file():
+        raise PipelineError(f"{where}: pipeline file not found; check the path or pick one from pipelines/.")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(err, "problem", None) or "invalid YAML"
+        raise PipelineError(f"{where}: invalid YAML{at} ({problem}); fix the file's syntax.") from None
+    except UnicodeDecodeError:
+        raise PipelineError(f"{where}: not a text file; a pipeline file is YAML text.") from None
+    return spec_from_dict(data, where)
+
+
+def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
+    """Validates a parsed pipeline (a dict as in the YAML file)."""
+    if not isinstance(data, dict) or not isinstance(data.get("stages"), list):
+        raise PipelineError(f"{where}: expected a mapping with a 'stages' list (see pipelines/ for examples).")
+    unknown = set(data) - {"name", "stages", "source", "description"}
+    if unknown:
+        raise PipelineError(f"{where}: unknown top-level key(s) {sorted(unknown)}; allowed are name, source, stages.")
+    specs = []
+    for i, entry in enumerate(data["stages"], start=1):
+        if not isinstance(entry, dict) or "stage" not in entry:
+            raise PipelineError(f"{where}: stage {i} must be a mapping with a 'stage' key.")
+        extra = set(entry) - {"stage", "params", "enabled"}
+        if extra:
+            raise PipelineError(f"{where}: stage {i} '{entry['stage']}' has unknown key(s) {sorted(extra)}; allowed are stage, params, enabled.")
+        sid = str(entry["stage"])
+        params = entry.get("params") or {}
+        if not isinstance(params, dict):
+            raise PipelineError(f"{where}: stage {i} '{sid}': 'params' must be a mapping.")
+        enabled = entry.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise PipelineError(f"{where}: stage {i} '{sid}': 'enabled' must be true or false.")
+        try:
+            cls = stage_class(sid)
+        except PipelineError as err:
+            raise PipelineError(f"{where}: stage {i}: {err}") from None
+        validate_params(cls, params, f"{where}: stage {i} '{sid}'")
+        specs.append(StageSpec(sid, dict(params), enabled))
+    return PipelineSpec(name=str(data.get("name") or "untitled"), stages=specs, source=data.get("source"))
+
+
+def validate_params(cls: type[Stage], params: dict[str, Any], where: str) -> StageParams:
+    """Builds a stage's parameter model, raising PipelineError that names where and which parameter."""
+    try:
+        return cls.Params(**params)
+    except ValidationError as err:
+        raise PipelineError(format_validation_error(err, where)) from None
+
+
+def apply_overrides(spec: PipelineSpec, overrides: list[str]) -> PipelineSpec:
+    """Applies ``stage.param=value`` overrides (``stage`` may be ``id`` or ``id#N`` for the N-th of that id)."""
+    spec = copy.deepcopy(spec)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        target, dot, name = key.partition(".")
+        if not sep or not dot or not name:
+            raise PipelineError(f"--set {item!r}: expected STAGE.PARAM=VALUE, e.g. --set blur.ksize=7.")
+        sid, _, nth_text = target.partition("#")
+        matches = [s for s in spec.stages if s.stage == sid]
+        if not matches:
+            raise PipelineError(f"--set {item!r}: the pipeline has no stage '{sid}'; its stages are {[s.stage for s in spec.stages]}.")
+        nth = int(nth_text) if nth_text.isdigit() else 1
+        if not 1 <= nth <= len(matches):
+            raise PipelineError(f"--set {item!r}: the pipeline has {len(matches)} '{sid}' stage(s).")
+        entry = matches[nth - 1]
+        entry.params[name] = parse_cli_value(raw)
+        validate_params(stage_class(sid), entry.params, f"--set {item!r}: stage '{sid}'")
+    return spec
+
+
+@dataclass
+class StageTiming:
+    """Rolling processing times of one stage, in milliseconds."""
+
+    samples: deque = field(default_factory=lambda: deque(maxlen=240))
+
+    def add(self, ms: float) -> None:
+        self.samples.append(ms)
+
+    def summary(self) -> tuple[float, float]:
+        if not self.samples:
+            return 0.0, 0.0
+        arr = np.fromiter(self.samples, float)
+        return float(arr.mean()), float(np.percentile(arr, 95))
+
+
+class StageSlot:
+    """A stage in the chain with its enabled flag, timing and last error."""
+
+    def __init__(self, stage: Stage, enabled: bool = True) -> None:
+        self.stage = stage
+        self.enabled = enabled
+        self.timing = StageTiming()
+        self.error: str | None = None
+        self.ready = False
+
+    @property
+    def spec(self) -> StageSpec:
+        return StageSpec(self.stage.id, self.stage.params.model_dump(mode="json"), self.enabled)
+
+
+class Pipeline:
+    """An ordered, editable chain of stages.
+
+    Edits (:meth:`set_params`, :meth:`insert`, ...) may come from any thread and
+    are queued; :meth:`process` applies them before the next frame on the
+    processing thread. ``stage_errors`` decides what a failing stage does:
+    ``"raise"`` stops the run (CLI, batch), ``"disable"`` switches the stage off
+    and records its error (GUI).
+    """
+
+    def __init__(self, spec: PipelineSpec | None = None, *, stage_errors: str = "raise") -> None:
+        self.name = spec.name if spec else "untitled"
+        self.stage_errors = stage_errors
+        self._slots: list[StageSlot] = []
+        self._edits: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+        self._reset_requested = False
+        self.errors: deque[str] = deque(maxlen=50)
+        for s in spec.stages if spec else []:
+            self._slots.append(StageSlot(_make_stage(s.stage, s.params), s.enabled))
+
+    @classmethod
+    def from_file(cls, path: str | Path, **kwargs: Any) -> "Pipeline":
+        return cls(load_spec(path), **kwargs)
+
+    # -- thread-safe views ---------------------------------------------------
+    def spec(self) -> PipelineSpec:
+        """The current chain as a spec (for saving); reflects edits already applied."""
+        with self._lock:
+            return PipelineSpec(self.name, [slot.spec for slot in self._slots])
+
+    def stage_rows(self) -> list[dict[str, Any]]:
+        """Per-stage id, enabled flag, timing (mean, p95 ms) and last error, for stats."""
+        with self._lock:
+            rows = []
+            for slot in self._slots:
+                mean, p95 = slot.timing.summary()
+                rows.append({"stage": slot.stage.id, "enabled": slot.enabled, "mean_ms": mean, "p95_ms": p95, "error": slot.error})
+            return rows
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._slots)
+
+    # -- edits (any thread) --------------------------------------------------
+    def _submit(self, edit: Callable[[], None]) -> None:
+        with self._lock:
+            self._edits.append(edit)
+
+    def set_params(self, index: int, **changes: Any) -> None:
+        """Changes some parameters of the stage at index (validated now, applied at the next frame)."""
+        with self._lock:
+            stage = self._slots[index].stage
+            merged = {**stage.params.model_dump(), **changes}
+        new = validate_params(type(stage), merged, f"stage {index + 1} '{stage.id}'")
+
+        def edit() -> None:
+            slot = self._slots[index]
+            if slot.stage is stage:
+                slot.stage.update_params(new)
+                slot.error = None
+
+        self._submit(edit)
+
+    def set_enabled(self, index: int, enabled: bool) -> None:
+        def edit() -> None:
+            slot = self._slots[index]
+            slot.enabled = enabled
+            if enabled:
+                slot.error = None
+
+        self._submit(edit)
+
+    def insert(self, index: int, stage_id: str, params: dict[str, Any] | None = None, enabled: bool = True) -> None:
+        """Adds a stage (validated now) at index; ``len(pipeline)`` appends."""
+        slot = StageSlot(_make_stage(stage_id, params or {}), enabled)
+        self._submit(lambda: self._slots.insert(index, slot))
+
+    def remove(self, index: int) -> None:
+        def edit() -> None:
+            slot = self._slots.pop(index)
+            _close_quietly(slot.stage)
+
+        self._submit(edit)
+
+    def move(self, src: int, dst: int) -> None:
+        def edit() -> None:
+            slot = self._slots.pop(src)
+            self._slots.insert(dst, slot)
+
+        self._submit(edit)
+
+    def replace(self, spec: PipelineSpec) -> None:
+        """Swaps the whole chain for another (validated now)."""
+        slots = [StageSlot(_make_stage(s.stage, s.params), s.enabled) for s in spec.stages]
+
+        def edit() -> None:
+            for old in self._slots:
+                _close_quietly(old.stage)
+            self._slots[:] = slots
+            self.name = spec.name
+
+        self._submit(edit)
+
+    def request_reset(self) -> None:
+        """Asks every stage to forget per-video state before the next frame (seek, new file)."""
+        with self._lock:
+            self._reset_requested = True
+
+    # -- processing thread ---------------------------------------------------
+    def apply_edits(self) -> None:
+        with self._lock:
+            edits, self._edits = self._edits, []
+            reset, self._reset_requested = self._reset_requested, False
+            for edit in edits:
+                edit()
+            slots = list(self._slots)
+        if reset:
+            for slot in slots:
+                slot.stage.reset()
+
+    def setup(self) -> None:
+        """Loads every enabled stage's resources now (so start-up cost is not in the first frame's timing)."""
+        self.apply_edits()
+        for slot in list(self._slots):
+            if slot.enabled:
+                self._ensure_ready(slot)
+
+    def _ensure_ready(self, slot: StageSlot) -> bool:
+        if slot.ready:
+            return True
+        try:
+            slot.stage.setup()
+        except Exception as err:  # noqa: BLE001 - any setup failure becomes a user message
+            self._fail(slot, err, "could not start")
+            return False
+        slot.ready = True
+        return True
+
+    def _fail(self, slot: StageSlot, err: Exception, what: str) -> None:
+        msg = str(err) if isinstance(err, VisionDeskError) else f"{type(err).__name__}: {err}"
+        text = f"stage '{slot.stage.id}' {what}: {msg}"
+        if self.stage_errors == "raise":
+            raise VisionDeskError(text) from err
+        with self._lock:
+            slot.enabled = False
+            slot.error = text
+        self.errors.append(text)
+
+    def process(self, frame: Frame) -> Frame:
+        """Runs the enabled stages over one frame, in order, timing each."""
+        self.apply_edits()
+        for slot in self._slots:
+            if not slot.enabled or not self._ensure_ready(slot):
+                continue
+            t0 = time.perf_counter()
+            try:
+                slot.stage.process(frame)
+            except Exception as err:  # noqa: BLE001 - a failing stage must not kill the app
+                self._fail(slot, err, "failed")
+                continue
+            slot.timing.add((time.perf_counter() - t0) * 1000.0)
+        return frame
+
+    def draw(self, canvas: np.ndarray, frame: Frame) -> None:
+        """Lets each enabled stage draw its own overlays."""
+        for slot in self._slots:
+            if slot.enabled and slot.ready:
+                try:
+                    slot.stage.draw(canvas, frame)
+                except Exception as err:  # noqa: BLE001
+                    self._fail(slot, err, "failed to draw")
+
+    def reset(self) -> None:
+        """Resets every stage now (processing thread only)."""
+        for slot in self._slots:
+            slot.stage.reset()
+
+    def close(self) -> None:
+        for slot in self._slots:
+            _close_quietly(slot.stage)
+            slot.ready = False
+
+
+def _make_stage(stage_id: str, params: dict[str, Any]) -> Stage:
+    cls = stage_class(stage_id)
+    return cls(validate_params(cls, params, f"stage '{stage_id}'"))
+
+
+def _close_quietly(stage: Stage) -> None:
+    try:
+        stage.close()
+    except Exception:  # noqa: BLE001 - closing must never mask the real outcome
+        pass

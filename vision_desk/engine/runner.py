@@ -1,0 +1,235 @@
+"""The engine: source -> stages -> sinks, on a reader thread and a processing thread.
+
+The processing thread owns the pipeline (so stateful stages need no locks),
+draws overlays on a copy at the end, feeds the sinks and hands each finished
+frame to ``on_frame`` (the GUI bridge keeps only the newest). Stop, pause,
+step and seek are requests any thread may make; none of them blocks on a stage.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Callable
+
+from vision_desk.engine.annotate import annotate as draw_overlays
+from vision_desk.engine.capture import END, CaptureError, CaptureThread
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.pipeline import Pipeline
+from vision_desk.engine.sinks import Sink
+from vision_desk.engine.sources import Source, open_source
+from vision_desk.engine.stats import StatsCollector, StatsSnapshot
+from vision_desk.errors import SourceError, VisionDeskError
+from vision_desk.weights import device_label
+
+
+class Engine:
+    """Runs one source through one pipeline.
+
+    Args:
+        source: a Source or a source URI.
+        pipeline: the stages (an empty pipeline when None).
+        sinks: recorder, exporters; each gets every processed frame.
+        live: override the source's buffer policy (True: newest frame only,
+            False: lossless); None keeps the source's nature.
+        realtime: pace finite sources at their frame rate (GUI playback).
+        annotate: draw overlays (needed by annotated recordings and the view).
+        max_frames: stop after this many processed frames.
+        duration: stop after this many seconds.
+        on_frame: called on the processing thread with each finished frame.
+        close_pipeline: close the stages when the run ends (batch reuses them).
+    """
+
+    def __init__(
+        self,
+        source: Source | str,
+        pipeline: Pipeline | None = None,
+        *,
+        sinks: list[Sink] | tuple[Sink, ...] = (),
+        live: bool | None = None,
+        realtime: bool = False,
+        annotate: bool = True,
+        max_frames: int | None = None,
+        duration: float | None = None,
+        on_frame: Callable[[Frame], None] | None = None,
+        close_pipeline: bool = True,
+    ) -> None:
+        self.source = open_source(source) if isinstance(source, (str, int)) else source
+        self.pipeline = pipeline if pipeline is not None else Pipeline()
+        self.annotate = annotate
+        self.max_frames = max_frames
+        self.duration = duration
+        self.on_frame = on_frame
+        self.close_pipeline = close_pipeline
+        self.error: VisionDeskError | None = None
+        self._sinks: list[Sink] = list(sinks)
+        self._sink_edits: list[tuple[str, Sink]] = []
+        self._stats = StatsCollector()
+        self.capture = CaptureThread(self.source, live=live, realtime=realtime, on_frame_in=self._stats.frame_in)
+        self._stop = threading.Event()
+        self._paused = threading.Event()
+        self._steps = 0
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._work, name="engine", daemon=True)
+        self._position = 0
+        self._done = threading.Event()
+        self._attached = False
+
+    # -- control (any thread) -------------------------------------------------
+    def start(self) -> "Engine":
+        self.capture.start()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Asks both threads to finish; sinks are closed by the processing thread."""
+        self._stop.set()
+        self.capture.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Waits for the run to finish; True when it has."""
+        return self._done.wait(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def run(self) -> StatsSnapshot:
+        """Starts, waits until the source ends (or a limit is hit) and raises the run's error, if any."""
+        self.start()
+        try:
+            while not self.join(0.2):
+                pass
+        except KeyboardInterrupt:
+            self.stop()
+            self.join(30)
+        if self.error:
+            raise self.error
+        return self.stats()
+
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    def step(self) -> None:
+        """While paused, processes exactly one more frame."""
+        with self._lock:
+            self._steps += 1
+
+    def seek(self, index: int) -> None:
+        """Continues a file from frame index; stages forget their per-video state."""
+        if self.source.seekable:
+            self.capture.seek(index)
+            self.pipeline.request_reset()
+            with self._lock:
+                self._steps += 1 if self.paused else 0
+
+    def add_sink(self, sink: Sink) -> None:
+        with self._lock:
+            self._sink_edits.append(("add", sink))
+
+    def remove_sink(self, sink: Sink) -> None:
+        """Detaches a sink; the processing thread closes it (a recording is finalised)."""
+        with self._lock:
+            self._sink_edits.append(("remove", sink))
+
+    def stats(self) -> StatsSnapshot:
+        status = self.source.status
+        return self._stats.snapshot(
+            dropped=self.capture.dropped,
+            stages=tuple(self.pipeline.stage_rows()),
+            device=device_label(),
+            source_state=status.state.value,
+            source_message=status.message,
+            position=self._position,
+            total=self.source.frame_count,
+        )
+
+    # -- processing thread ----------------------------------------------------
+    def _apply_sink_edits(self) -> None:
+        with self._lock:
+            edits, self._sink_edits = self._sink_edits, []
+        for op, sink in edits:
+            if op == "add":
+                self._sinks.append(sink)
+                self._attached = False
+            elif sink in self._sinks:
+                self._sinks.remove(sink)
+                try:
+                    sink.close(ok=True)
+                except VisionDeskError as err:
+                    self.pipeline.errors.append(str(err))
+
+    def _take_step(self) -> bool:
+        with self._lock:
+            if self._steps > 0:
+                self._steps -= 1
+                return True
+            return False
+
+    def _work(self) -> None:
+        ok = False
+        processed = 0
+        deadline = None if self.duration is None else time.monotonic() + self.duration
+        try:
+            self.pipeline.setup()
+            while not self._stop.is_set():
+                self._apply_sink_edits()
+                if self._paused.is_set() and not self._take_step():
+                    self.pipeline.apply_edits()
+                    time.sleep(0.02)
+                    continue
+                item = self.capture.get(0.1)
+                if item is None:
+                    if not self.capture.is_alive():
+                        break
+                    continue
+                if item is END:
+                    break
+                if isinstance(item, CaptureError):
+                    raise SourceError(item.message)
+                assert isinstance(item, Frame)
+                self._process(item)
+                processed += 1
+                if self.max_frames is not None and processed >= self.max_frames:
+                    break
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+            ok = True
+        except VisionDeskError as err:
+            self.error = err
+        except Exception as err:  # noqa: BLE001 - never let the thread die without a message
+            self.error = VisionDeskError(f"processing failed: {type(err).__name__}: {err}")
+        finally:
+            self.capture.stop()
+            self._apply_sink_edits()
+            for sink in self._sinks:
+                try:
+                    sink.close(ok=ok)
+                except VisionDeskError as err:
+                    self.error = self.error or err
+            if self.close_pipeline:
+                self.pipeline.close()
+            self.capture.join(5.0)
+            self._done.set()
+
+    def _process(self, frame: Frame) -> None:
+        self.pipeline.process(frame)
+        if self.annotate:
+            frame.annotated = draw_overlays(frame, self.pipeline)
+        if not self._attached:
+            for sink in self._sinks:
+                sink.attach(self.source)
+            self._attached = True
+        for sink in self._sinks:
+            sink.write(frame)
+        self._position = frame.index
+        self._stats.frame_out(frame.capture_time)
+        if self.on_frame is not None:
+            self.on_frame(frame)

@@ -1,0 +1,129 @@
+"""Finite sources that never drop a frame: video files and image sequences."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vision_desk.engine.sources.base import Source, SourceState
+from vision_desk.engine.uri import IMAGE_EXTENSIONS, SourceURI
+from vision_desk.errors import SourceError
+
+
+class VideoFileSource(Source):
+    """A video file decoded by OpenCV's FFmpeg backend, every frame in order."""
+
+    seekable = True
+
+    def __init__(self, uri: SourceURI) -> None:
+        super().__init__(uri)
+        self.path = Path(uri.target)
+        self._cap: cv2.VideoCapture | None = None
+        self._index = 0
+
+    def open(self) -> None:
+        self.set_state(SourceState.CONNECTING)
+        if self.path.stat().st_size == 0:
+            self._fail(f"{self.path.name} is empty (0 bytes); it is not a video.")
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        if not cap.isOpened():
+            cap.release()
+            self._fail(f"{self.path.name} cannot be decoded as video; it is corrupt, truncated or not a video file.")
+        self._cap = cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 0 < fps < 1000 else 30.0
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = count if count > 0 else None
+        self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self._index = 0
+        self.set_state(SourceState.RUNNING)
+
+    def _fail(self, message: str) -> None:
+        self.set_state(SourceState.FAILED, message)
+        raise SourceError(message)
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        assert self._cap is not None, "open() first"
+        ok, image = self._cap.read()
+        if not ok:
+            if self._index == 0:
+                self._fail(f"{self.path.name} has no decodable frames; it is corrupt or truncated.")
+            if self.frame_count and self._index < self.frame_count * 0.9 - 2:
+                self._fail(
+                    f"{self.path.name} is truncated or corrupt: decoded {self._index} of {self.frame_count} frames."
+                )
+            self.set_state(SourceState.ENDED)
+            return None
+        timestamp = self._index / self.fps if self.fps else 0.0
+        self._index += 1
+        return image, timestamp
+
+    @property
+    def position(self) -> int:
+        """Index of the next frame read() returns."""
+        return self._index
+
+    def seek(self, index: int) -> None:
+        assert self._cap is not None
+        index = max(0, min(index, (self.frame_count or index + 1) - 1))
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        self._index = index
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class ImageSequenceSource(Source):
+    """One image, a folder of images or a glob, in name order, at ``?fps=`` (default 10) for recordings."""
+
+    seekable = True
+
+    def __init__(self, uri: SourceURI) -> None:
+        super().__init__(uri)
+        self._paths: list[Path] = []
+        self._index = 0
+        try:
+            self.fps = float(uri.options.get("fps", 10))
+        except ValueError:
+            raise SourceError(f"{uri.raw}: fps must be a number, e.g. ?fps=10.") from None
+
+    def open(self) -> None:
+        self.set_state(SourceState.CONNECTING)
+        target = self.uri.target
+        if self.uri.kind == "image":
+            paths = [Path(target)]
+        elif Path(target).is_dir():
+            paths = sorted(p for p in Path(target).iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        else:
+            paths = sorted(Path(p) for p in glob.glob(target) if Path(p).suffix.lower() in IMAGE_EXTENSIONS)
+        if not paths:
+            self.set_state(SourceState.FAILED, "no images")
+            raise SourceError(f"{target}: no images found ({', '.join(sorted(IMAGE_EXTENSIONS))}).")
+        self._paths = paths
+        self.frame_count = len(paths)
+        self.set_state(SourceState.RUNNING)
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        if self._index >= len(self._paths):
+            self.set_state(SourceState.ENDED)
+            return None
+        path = self._paths[self._index]
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            self.set_state(SourceState.FAILED, f"cannot read {path.name}")
+            raise SourceError(f"{path} cannot be read as an image; it is corrupt or not an image.")
+        timestamp = self._index / (self.fps or 10.0)
+        self._index += 1
+        return image, timestamp
+
+    @property
+    def position(self) -> int:
+        return self._index
+
+    def seek(self, index: int) -> None:
+        self._index = max(0, min(index, len(self._paths) - 1))

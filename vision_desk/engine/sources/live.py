@@ -1,0 +1,214 @@
+"""Live sources: network streams (with reconnect), webcams and the screen."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import cv2
+import numpy as np
+
+from vision_desk.engine.sources.base import Source, SourceState
+from vision_desk.engine.uri import SourceURI
+from vision_desk.errors import SourceError
+
+#: How long opening or reading a stream may take before it counts as dead.
+OPEN_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 5.0
+#: Reconnect backoff: 0.5 s doubling to at most 10 s.
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 10.0
+
+
+def _ffmpeg_capture(url: str, open_timeout: float, read_timeout: float) -> cv2.VideoCapture:
+    # TCP for RTSP: UDP loses packets (grey smears) on busy networks; FFmpeg reads this variable.
+    os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+    return cv2.VideoCapture(
+        url,
+        cv2.CAP_FFMPEG,
+        [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(open_timeout * 1000), cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(read_timeout * 1000)],
+    )
+
+
+class StreamSource(Source):
+    """An RTSP/HTTP/RTMP stream with open/read timeouts and automatic reconnect.
+
+    The first connection must succeed (a dead URL fails within the open
+    timeout); once running, a dropped stream is retried with capped
+    exponential backoff until it returns or the run is stopped.
+    """
+
+    live = True
+
+    def __init__(self, uri: SourceURI, *, open_timeout: float = OPEN_TIMEOUT_S, read_timeout: float = READ_TIMEOUT_S) -> None:
+        super().__init__(uri)
+        self.open_timeout = float(uri.options.get("open_timeout", open_timeout))
+        self.read_timeout = float(uri.options.get("read_timeout", read_timeout))
+        self._cap: cv2.VideoCapture | None = None
+        self._t0 = time.monotonic()
+        self._reconnects = 0
+
+    def _connect(self) -> bool:
+        cap = _ffmpeg_capture(self.uri.target, self.open_timeout, self.read_timeout)
+        if not cap.isOpened():
+            cap.release()
+            return False
+        if self._cap is not None:
+            self._cap.release()
+        self._cap = cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 0 < fps < 1000 else None
+        self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        return True
+
+    def open(self) -> None:
+        self.set_state(SourceState.CONNECTING, f"connecting to {self.name}")
+        if not self._connect():
+            msg = f"cannot connect to {self.name} within {self.open_timeout:.0f} s; check the URL, the credentials and that the camera or server is up."
+            self.set_state(SourceState.FAILED, msg)
+            raise SourceError(msg)
+        self._t0 = time.monotonic()
+        self.set_state(SourceState.RUNNING)
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        while not self._interrupt.is_set():
+            if self._cap is not None:
+                ok, image = self._cap.read()
+                if ok and image is not None:
+                    return image, time.monotonic() - self._t0
+            self._reconnect()
+        return None
+
+    def _reconnect(self) -> None:
+        delay = BACKOFF_START_S
+        attempt = 0
+        while not self._interrupt.is_set():
+            attempt += 1
+            self._reconnects += 1
+            self.set_state(
+                SourceState.RECONNECTING,
+                f"{self.name} dropped; reconnecting (attempt {attempt}, next in {delay:.1f} s)",
+                reconnects=self._reconnects,
+            )
+            if self._interrupt.wait(delay):
+                return
+            if self._connect():
+                self.set_state(SourceState.RUNNING, f"reconnected after {attempt} attempt(s)")
+                return
+            delay = min(delay * 2, BACKOFF_MAX_S)
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class WebcamSource(Source):
+    """A local camera by index, with optional ``?width=&height=&fps=``."""
+
+    live = True
+
+    def __init__(self, uri: SourceURI) -> None:
+        super().__init__(uri)
+        self.index = int(uri.target)
+        self._cap: cv2.VideoCapture | None = None
+        self._t0 = time.monotonic()
+        self._failures = 0
+
+    def open(self) -> None:
+        self.set_state(SourceState.CONNECTING)
+        backend = cv2.CAP_V4L2 if os.name == "posix" and os.uname().sysname == "Linux" else cv2.CAP_ANY
+        if backend == cv2.CAP_V4L2 and not os.path.exists(f"/dev/video{self.index}"):
+            self._fail()
+        cap = cv2.VideoCapture(self.index, backend)
+        if not cap.isOpened():
+            cap.release()
+            self._fail()
+        opts = self.uri.options
+        for key, prop in (("width", cv2.CAP_PROP_FRAME_WIDTH), ("height", cv2.CAP_PROP_FRAME_HEIGHT), ("fps", cv2.CAP_PROP_FPS)):
+            if key in opts:
+                cap.set(prop, float(opts[key]))
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a backlog in the driver
+        self._cap = cap
+        fps = cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 0 < fps < 1000 else 30.0
+        self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        self._t0 = time.monotonic()
+        self.set_state(SourceState.RUNNING)
+
+    def _fail(self) -> None:
+        msg = f"no camera at index {self.index}: check that it is connected and not in use by another program, or try another index."
+        self.set_state(SourceState.FAILED, msg)
+        raise SourceError(msg)
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        assert self._cap is not None
+        while not self._interrupt.is_set():
+            ok, image = self._cap.read()
+            if ok:
+                self._failures = 0
+                return image, time.monotonic() - self._t0
+            self._failures += 1
+            if self._failures > 50:
+                msg = f"camera {self.index} stopped delivering frames; it may have been unplugged."
+                self.set_state(SourceState.FAILED, msg)
+                raise SourceError(msg)
+            self._interrupt.wait(0.1)
+        return None
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class ScreenSource(Source):
+    """The screen (a monitor by index, or ``?region=x,y,w,h``) captured with mss at ``?fps=`` (default 15)."""
+
+    live = True
+
+    def __init__(self, uri: SourceURI) -> None:
+        super().__init__(uri)
+        self.fps = float(uri.options.get("fps", 15))
+        self._sct = None
+        self._area: dict[str, int] = {}
+        self._t0 = time.monotonic()
+        self._next = 0.0
+
+    def open(self) -> None:
+        self.set_state(SourceState.CONNECTING)
+        try:
+            import mss
+
+            self._sct = mss.mss()
+            monitors = self._sct.monitors
+        except Exception as err:  # noqa: BLE001 - mss raises its own types per platform
+            msg = f"screen capture is not available here ({err}); it needs a desktop session."
+            self.set_state(SourceState.FAILED, msg)
+            raise SourceError(msg) from None
+        index = int(self.uri.target or 1)
+        if not 0 <= index < len(monitors):
+            msg = f"no monitor {index}: this desktop has monitors 1 to {len(monitors) - 1} (0 is all of them)."
+            self.set_state(SourceState.FAILED, msg)
+            raise SourceError(msg)
+        self._area = dict(monitors[index])
+        if "region" in self.uri.options:
+            x, y, w, h = (int(v) for v in self.uri.options["region"].split(","))
+            self._area = {"left": self._area["left"] + x, "top": self._area["top"] + y, "width": w, "height": h}
+        self.size = (self._area["width"], self._area["height"])
+        self._t0 = self._next = time.monotonic()
+        self.set_state(SourceState.RUNNING)
+
+    def read(self) -> tuple[np.ndarray, float] | None:
+        assert self._sct is not None
+        wait = self._next - time.monotonic()
+        if wait > 0 and self._interrupt.wait(wait):
+            return None
+        self._next = max(self._next + 1.0 / self.fps, time.monotonic())
+        shot = np.asarray(self._sct.grab(self._area))
+        return cv2.cvtColor(shot, cv2.COLOR_BGRA2BGR), time.monotonic() - self._t0
+
+    def close(self) -> None:
+        if self._sct is not None:
+            self._sct.close()
+            self._sct = None

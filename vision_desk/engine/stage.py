@@ -1,0 +1,104 @@
+"""The stage API: one small class per stage, registered by its id.
+
+A stage declares ``id``, ``title``, ``category``, ``help`` and a ``Params``
+model, then implements :meth:`Stage.process`. Image-transforming stages
+replace ``frame.image``; analysing stages call ``frame.add(detections)`` and
+fill ``frame.values``, leaving the image alone. Overlays beyond the generic
+boxes/labels/masks are drawn in :meth:`Stage.draw` on a copy at the end.
+
+Stages run on the engine's one processing thread, so their own state needs no
+locks. Heavy imports (torch, ultralytics) belong in :meth:`Stage.setup`, so that
+listing stages stays instant.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.params import StageParams
+
+#: Every registered stage class by id, filled as stage modules are imported.
+REGISTRY: dict[str, type["Stage"]] = {}
+
+
+class NoParams(StageParams):
+    """For stages without parameters."""
+
+
+class Stage:
+    """Base class of every stage.
+
+    Class attributes:
+        id: the short id used in pipeline files and on the command line.
+        title: a display name for the GUI.
+        category: the family the GUI groups it under (Filters, Detection ...).
+        help: one or two sentences; heavy stages say so here.
+        Params: the parameter model.
+        heavy: slow by nature on a CPU (the GUI marks it).
+    """
+
+    id: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    category: ClassVar[str] = "Other"
+    help: ClassVar[str] = ""
+    Params: ClassVar[type[StageParams]] = NoParams
+    heavy: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.id:
+            if cls.id in REGISTRY and REGISTRY[cls.id].__qualname__ != cls.__qualname__:
+                raise RuntimeError(f"two stages share the id {cls.id!r}: {REGISTRY[cls.id]} and {cls}")
+            REGISTRY[cls.id] = cls
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        self.params = params if params is not None else self.Params()
+
+    # -- lifecycle (all called on the processing thread) ---------------------
+    def setup(self) -> None:
+        """Loads models or other resources; raise VisionDeskError with a clear message on failure."""
+
+    def process(self, frame: Frame) -> None:
+        """Transforms or analyses one frame in place."""
+        raise NotImplementedError(f"stage {self.id!r} does not implement process()")
+
+    def draw(self, canvas: np.ndarray, frame: Frame) -> None:
+        """Draws stage-specific overlays (beyond detections) onto canvas, in place."""
+
+    def reset(self) -> None:
+        """Forgets per-video state (trackers, background models); called between files and on seek."""
+
+    def update_params(self, params: StageParams) -> None:
+        """Applies new parameters; stages whose state depends on them override this to reset."""
+        self.params = params
+
+    def close(self) -> None:
+        """Releases resources."""
+
+
+def stage_class(stage_id: str) -> type[Stage]:
+    """The stage class registered under an id, after loading all stage modules."""
+    from vision_desk.stages import load_all
+
+    load_all()
+    try:
+        return REGISTRY[stage_id]
+    except KeyError:
+        from difflib import get_close_matches
+
+        near = get_close_matches(stage_id, REGISTRY, n=1)
+        hint = f" Did you mean '{near[0]}'?" if near else " Run 'vision-desk stages' to list them."
+        from vision_desk.errors import PipelineError
+
+        raise PipelineError(f"unknown stage '{stage_id}'.{hint}") from None
+
+
+def all_stages() -> dict[str, type[Stage]]:
+    """Every stage class, sorted by category then id."""
+    from vision_desk.stages import load_all
+
+    load_all()
+    return dict(sorted(REGISTRY.items(), key=lambda kv: (kv[1].category, kv[0])))

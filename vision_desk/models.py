@@ -1,0 +1,164 @@
+"""The model manifest and the local model cache.
+
+Every downloadable model is listed in a YAML file under ``models/manifest/``
+(one file per family; any file there is read) with its name, task, URL,
+sha256, size, licence and the stages that use it. Files are cached in
+:func:`vision_desk.weights.models_dir`. Nothing is fetched except by
+:func:`pull` (``vision-desk models pull NAME`` or an explicit GUI action);
+a missing model raises :class:`ModelMissingError` naming the model, where it
+looked and the command that fetches it.
+
+Manifest entry::
+
+    - name: yolo11n
+      task: detect
+      file: yolo11n.pt
+      url: https://.../yolo11n.pt
+      sha256: 0ebbc80d...
+      size: 5613764
+      licence: AGPL-3.0
+      used_by: [detect]
+      description: YOLO11 nano, COCO 80 classes
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from vision_desk.errors import ModelMissingError, VisionDeskError
+from vision_desk.resources import resource_dir
+from vision_desk.weights import models_dir
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    task: str
+    file: str
+    url: str
+    sha256: str
+    size: int
+    licence: str
+    used_by: tuple[str, ...] = field(default_factory=tuple)
+    description: str = ""
+
+    @property
+    def path(self) -> Path:
+        return models_dir() / self.file
+
+    @property
+    def present(self) -> bool:
+        return self.path.is_file()
+
+
+def load_manifest() -> dict[str, ModelEntry]:
+    """Every model listed in models/manifest/*.yaml, by name."""
+    entries: dict[str, ModelEntry] = {}
+    for path in sorted(resource_dir("models/manifest").glob("*.yaml")):
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            entry = ModelEntry(
+                name=raw["name"], task=raw.get("task", ""), file=raw.get("file", raw["name"]), url=raw["url"],
+                sha256=raw.get("sha256", ""), size=int(raw.get("size", 0)), licence=raw.get("licence", ""),
+                used_by=tuple(raw.get("used_by", ())), description=raw.get("description", ""),
+            )
+            entries[entry.name] = entry
+    return entries
+
+
+def entry(name: str) -> ModelEntry:
+    manifest = load_manifest()
+    if name not in manifest:
+        raise VisionDeskError(f"no model named '{name}' in the manifest; 'vision-desk models list' shows them.")
+    return manifest[name]
+
+
+def resolve(name_or_path: str) -> Path:
+    """The file for a model name from the manifest, or a path given by the user; raises ModelMissingError.
+
+    A path (anything with a separator or an existing file) is used as it is.
+    A manifest name is looked up in the models folder only: it is never
+    downloaded here.
+    """
+    candidate = Path(name_or_path).expanduser()
+    if candidate.exists():
+        return candidate
+    manifest = load_manifest()
+    by_file = {e.file: e for e in manifest.values()}
+    known = manifest.get(name_or_path) or by_file.get(name_or_path) or manifest.get(Path(name_or_path).stem)
+    if known is not None:
+        if known.present:
+            return known.path
+        raise ModelMissingError(
+            f"model '{known.name}' is not downloaded (looked in {known.path.parent}); "
+            f"fetch it with: vision-desk models pull {known.name}"
+        )
+    if os.sep in name_or_path or "/" in name_or_path:
+        raise ModelMissingError(f"model file {candidate} not found; check the path.")
+    raise ModelMissingError(
+        f"model '{name_or_path}' is neither a file nor a known model name; "
+        "give a path, or see 'vision-desk models list'."
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def pull(name: str, progress: Callable[[int, int], None] | None = None, timeout: float = 20.0) -> Path:
+    """Downloads a manifest model into the models folder, checking size and sha256.
+
+    The file is written to ``<file>.part`` and renamed only after its checksum
+    matches, so an interrupted or wrong download never looks complete.
+    """
+    e = entry(name)
+    if e.present and (not e.sha256 or sha256_of(e.path) == e.sha256):
+        return e.path
+    part = e.path.with_name(e.path.name + ".part")
+    try:
+        with urllib.request.urlopen(e.url, timeout=timeout) as response, open(part, "wb") as out:  # noqa: S310 - manifest URLs only
+            total = int(response.headers.get("Content-Length") or e.size or 0)
+            done = 0
+            while chunk := response.read(1 << 16):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+    except (urllib.error.URLError, TimeoutError, OSError) as err:
+        part.unlink(missing_ok=True)
+        reason = getattr(err, "reason", err)
+        raise VisionDeskError(
+            f"could not download model '{name}' from {e.url} ({reason}); check the internet connection, "
+            f"or download the file yourself and put it at {e.path}."
+        ) from None
+    if e.sha256:
+        got = sha256_of(part)
+        if got != e.sha256:
+            part.unlink(missing_ok=True)
+            raise VisionDeskError(f"model '{name}' downloaded with the wrong checksum ({got[:12]}..., expected {e.sha256[:12]}...); try again.")
+    os.replace(part, e.path)
+    return e.path
+
+
+def verify() -> list[tuple[ModelEntry, str]]:
+    """(entry, status) for every manifest model: ok, missing, or checksum mismatch."""
+    rows = []
+    for e in load_manifest().values():
+        if not e.present:
+            rows.append((e, "missing"))
+        elif e.sha256 and sha256_of(e.path) != e.sha256:
+            rows.append((e, "checksum mismatch"))
+        else:
+            rows.append((e, "ok"))
+    return rows

@@ -23,7 +23,14 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-#: Widget hints the GUI understands beyond what the type implies.
+#: Widget hints the GUI understands beyond what the type implies. Value shapes:
+#:   color  -> tuple[int, int, int] in BGR order
+#:   point  -> tuple[int, int] (x, y) in frame pixels
+#:   points -> list[tuple[int, int]] (a polygon or a list of points)
+#:   rect   -> tuple[int, int, int, int] (x, y, w, h); (0, 0, 0, 0) means "whole frame"
+#:   line   -> tuple[int, int, int, int] (x1, y1, x2, y2)
+#:   path / image_path -> str, a file the user picks ("" when unset)
+#:   slider -> an int/float with bounds shown as a slider rather than a spin box
 Widget = Literal["path", "image_path", "color", "point", "points", "rect", "line", "text", "slider"]
 
 

@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.debug:
+        import os
+
+        os.environ["OPENCV_LOG_LEVEL"] = "INFO"
+        os.environ["OPENCV_FFMPEG_LOGLEVEL"] = "32"
     if not args.command:
         return open_gui([])
     try:

@@ -43,7 +43,7 @@ class LatestSlot:
     def put(self, item: object) -> None:
         """Frames replace an unconsumed frame (counted as dropped); sentinels wait for it to be taken."""
         with self._cond:
-            if isinstance(item, Frame):
+            if isinstance(item, tuple):  # (seek generation, frame)
                 if self._has:
                     self.dropped += 1
             else:
@@ -118,6 +118,7 @@ class CaptureThread:
         self._seek_to: int | None = None
         self._seek_lock = threading.Lock()
         self._index = 0
+        self._generation = 0
 
     @property
     def dropped(self) -> int:
@@ -137,13 +138,26 @@ class CaptureThread:
         return self._thread.is_alive()
 
     def get(self, timeout: float = 0.1) -> object | None:
-        """The next frame, END, a CaptureError, or None when nothing came within timeout."""
-        return self._buffer.get(timeout)
+        """The next frame, END, a CaptureError, or None when nothing came within timeout.
+
+        Frames read before the latest seek are discarded here, so a seek takes
+        effect at once even when the reader had already queued frames.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            item = self._buffer.get(max(0.0, deadline - time.monotonic()))
+            if not isinstance(item, tuple):
+                return item
+            generation, frame = item
+            if generation == self._generation:
+                return frame
 
     def seek(self, index: int) -> None:
         """Asks the reader to continue from frame index (seekable sources only)."""
         with self._seek_lock:
             self._seek_to = index
+            self._generation += 1
+        self._buffer.clear()  # also unblocks a reader waiting on a full queue
 
     def _emit(self, item: object) -> bool:
         if isinstance(self._buffer, LatestSlot):
@@ -160,9 +174,9 @@ class CaptureThread:
             while not self._stop.is_set():
                 with self._seek_lock:
                     seek_to, self._seek_to = self._seek_to, None
+                    generation = self._generation
                 if seek_to is not None and source.seekable:
                     source.seek(seek_to)
-                    self._buffer.clear()
                     self._index = seek_to
                     start, first_ts = time.monotonic(), None
                 got = source.read()
@@ -179,7 +193,7 @@ class CaptureThread:
                 frame = Frame(image=image, index=index, timestamp=timestamp, capture_time=time.perf_counter(), source_id=source.name)
                 if self._on_frame_in is not None:
                     self._on_frame_in()
-                if not self._emit(frame):
+                if not self._emit((generation, frame)):
                     break
             self._finish(END)
         except VisionDeskError as err:

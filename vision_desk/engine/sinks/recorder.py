@@ -2,8 +2,8 @@
 
 PyAV (FFmpeg with libx264 bundled in its wheel) encodes on a thread of its
 own. The MP4 is fragmented (``frag_keyframe+empty_moov``) with a keyframe
-every two seconds, so a killed process leaves a file that plays up to its last
-fragment; browsers, VLC and QuickTime play fragmented MP4. Timestamps come from
+every two seconds, each fragment flushed to disk as it completes, so a killed
+process leaves a file that ends cleanly at its last complete fragment; browsers, VLC and QuickTime play fragmented MP4. Timestamps come from
 the frames (constant rate for files, real capture times for live sources).
 NVENC is used when an NVIDIA GPU is present and the FFmpeg build has it.
 """
@@ -146,7 +146,7 @@ class RecorderSink(Sink):
     def _open(self, av, size: tuple[int, int]):  # noqa: ANN001, ANN202
         container = av.open(
             str(self._target), mode="w", format="mp4",
-            options={"movflags": "frag_keyframe+empty_moov+default_base_moof"},
+            options={"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"},
         )
         codec = pick_encoder(self.encoder)
         stream = container.add_stream(codec, rate=Fraction(self.fps).limit_denominator(1001))

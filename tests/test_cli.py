@@ -1,0 +1,76 @@
+"""The command line as users run it: exit codes, one-line errors, outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "vision_desk.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_run_file_with_pipeline_record_and_export(clip_300: Path, tmp_path: Path) -> None:
+    rec, exp = tmp_path / "o.mp4", tmp_path / "o.jsonl"
+    r = cli("run", str(clip_300), "--pipeline", "pipelines/edges.yaml", "--set", "canny.low=20",
+            "--record", str(rec), "--export", str(exp), "--max-frames", "50")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x) for x in exp.read_text().splitlines()]
+    assert len(lines) == 50 and lines[0]["values"]["edge_pixels"] > 0
+    assert rec.stat().st_size > 1000
+
+
+def test_run_demo_for_a_duration() -> None:
+    r = cli("run", "demo:", "--duration", "1.5")
+    assert r.returncode == 0, r.stderr
+    assert "done:" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "/no/such.mp4"], "not found"),
+        (["run", "demo:", "--pipeline", "/no/such.yaml"], "pipeline file not found"),
+        (["run", "demo:", "--pipeline", "pipelines/edges.yaml", "--set", "canny.low=-5"], "parameter 'low'"),
+        (["run", "cam:9"], "no camera at index 9"),
+        (["run", "demo:", "--record", "x.avi"], "use a .mp4 file name"),
+    ],
+)
+def test_failures_print_one_line_and_exit_non_zero(args: list[str], message: str) -> None:
+    r = cli(*args)
+    assert r.returncode != 0
+    err_lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert err_lines[-1].startswith("error: ") and message in err_lines[-1]
+    assert "Traceback" not in r.stderr
+
+
+def test_debug_shows_the_traceback() -> None:
+    r = cli("--debug", "run", "/no/such.mp4")
+    assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_stages_json_lists_parameters() -> None:
+    r = cli("stages", "--json")
+    assert r.returncode == 0
+    stages = {s["id"]: s for s in json.loads(r.stdout)}
+    assert {"grayscale", "blur", "canny", "threshold", "motion", "sketch"} <= set(stages)
+    ksize = next(p for p in stages["blur"]["params"] if p["name"] == "ksize")
+    assert (ksize["type"], ksize["default"], ksize["minimum"], ksize["maximum"]) == ("int", 5, 1, 51)
+    method = next(p for p in stages["blur"]["params"] if p["name"] == "method")
+    assert method["choices"] == ["gaussian", "median", "bilateral", "box"]
+
+
+def test_batch_exit_code_reflects_failures(tmp_path: Path, clip_300: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "good.mp4").write_bytes(clip_300.read_bytes())
+    (tmp_path / "in" / "bad.mp4").write_bytes(b"")
+    r = cli("batch", str(tmp_path / "in"), "--pipeline", "pipelines/motion.yaml", "--out", str(tmp_path / "out"), "--no-video")
+    assert r.returncode == 1
+    assert "1 done, 1 failed" in r.stderr and "bad.mp4" in r.stderr
+    assert len((tmp_path / "out" / "good.jsonl").read_text().splitlines()) == 300

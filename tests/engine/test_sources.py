@@ -115,3 +115,26 @@ def test_rtsp_frames_arrive_then_reconnect(rtsp_server, tmp_path: Path) -> None:
         assert engine.join(15)
     assert engine.error is None
     assert "s3cret" not in export.read_text()
+
+
+def test_screen_capture_on_a_virtual_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import subprocess
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb (installed by ./setup.sh --test)")
+    display = ":" + str(90 + __import__("os").getpid() % 9)
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "640x400x24", "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        monkeypatch.setenv("DISPLAY", display)
+        frames = collect("screen:?fps=10", max_frames=5)
+        assert len(frames) == 5
+        assert frames[0].image.shape == (400, 640, 3)
+        frames = collect("screen:?region=10,20,200,100", max_frames=2)
+        assert frames[0].image.shape == (100, 200, 3)
+        with pytest.raises(SourceError, match="no monitor 5"):
+            collect("screen:5", max_frames=1)
+    finally:
+        xvfb.kill()
+        xvfb.wait()

@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
 
     print(f"{'group':<14} {'row':<48} {'speed':>12}  ratio")
     if args.workdir:
+        Path(args.workdir).mkdir(parents=True, exist_ok=True)
         run_all(BenchContext(Path(args.workdir), args.quick), args.only, report)
     else:
         with tempfile.TemporaryDirectory() as tmp:

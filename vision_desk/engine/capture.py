@@ -32,7 +32,7 @@ class CaptureError:
 
 
 class LatestSlot:
-    """A one-item mailbox: put replaces, get waits. Counts what was replaced."""
+    """A one-item mailbox: a new frame replaces an untaken one (counted as dropped); get waits."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -81,6 +81,17 @@ class BoundedQueue:
             except queue.Full:
                 continue
         return False
+
+    def put_final(self, item: object, stop: threading.Event, timeout: float = 5.0) -> None:
+        """Delivers END or an error; if the consumer has stopped, makes room rather than block."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self._q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                if stop.is_set():
+                    self.clear()
 
     def get(self, timeout: float) -> object | None:
         try:
@@ -215,15 +226,7 @@ class CaptureThread:
         if isinstance(self._buffer, LatestSlot):
             self._buffer.put(item)
         else:
-            # A sentinel must always arrive, even if the consumer is gone: do not block forever.
-            deadline = time.monotonic() + 5.0
-            while time.monotonic() < deadline:
-                try:
-                    self._buffer._q.put(item, timeout=0.1)
-                    return
-                except queue.Full:
-                    if self._stop.is_set():
-                        self._buffer.clear()
+            self._buffer.put_final(item, self._stop)
 
 
 __all__ = ["END", "CaptureError", "CaptureThread", "SourceError"]

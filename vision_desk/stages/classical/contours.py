@@ -46,7 +46,7 @@ def ellipse_fit_error(contour: np.ndarray) -> float:
 
 
 def name_shape(contour: np.ndarray, epsilon: float = 0.02) -> tuple[str, np.ndarray]:
-    """The shape's name and its simplified polygon (``approxPolyDP`` with ``epsilon`` x perimeter).
+    """The shape's name and its simplified polygon (``approxPolyDP`` with ``epsilon`` x perimeter; finer for round shapes).
 
     Round shapes are recognised by how well an ellipse fits (circle when the
     axes are within 15 % of each other, else ellipse); the rest by the vertex
@@ -61,7 +61,8 @@ def name_shape(contour: np.ndarray, epsilon: float = 0.02) -> tuple[str, np.ndar
         # one pixel of digitisation error matters more on a small shape
         tolerance = max(ROUND_TOLERANCE, 2.0 / max(min(d1, d2), 1e-9))
         if ellipse_fit_error(contour) < tolerance:
-            return ("circle" if min(d1, d2) / max(d1, d2) >= 0.85 else "ellipse"), approx
+            smooth = cv2.approxPolyDP(contour, 0.005 * cv2.arcLength(contour, True), True)  # an outline that looks round
+            return ("circle" if min(d1, d2) / max(d1, d2) >= 0.85 else "ellipse"), smooth
     if n == 4:
         w, h = cv2.minAreaRect(approx)[1]
         fill = cv2.contourArea(approx) / max(w * h, 1e-9)

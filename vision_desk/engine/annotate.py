@@ -2,7 +2,8 @@
 
 The same :class:`~vision_desk.engine.results.Detections` feed this, the
 exporters and the GUI. Per-object columns change what is written: ``text``,
-``identity`` and ``payload`` replace the class label; ``polygon`` is outlined;
+``identity`` and ``payload`` replace the class label; ``polygon`` is outlined
+(two points: a line segment);
 masks are blended; keypoints are dotted (and joined when a ``skeleton`` is
 given in ``frame.extras``).
 """
@@ -74,8 +75,8 @@ def draw_detections(canvas: np.ndarray, det: Detections, skeleton: list[tuple[in
         color = color_for(det.track_id[i] if det.track_id[i] >= 0 else det.label[i])
         x1, y1, x2, y2 = (int(round(v)) for v in det.xyxy[i])
         poly = polygons[i] if polygons is not None else None
-        if poly is not None and len(poly) >= 3:
-            cv2.polylines(canvas, [np.asarray(poly, np.int32).reshape(-1, 1, 2)], True, color, thickness, cv2.LINE_AA)
+        if poly is not None and len(poly) >= 2:  # two points: a segment (e.g. a Hough line), drawn open
+            cv2.polylines(canvas, [np.asarray(poly, np.int32).reshape(-1, 1, 2)], len(poly) >= 3, color, thickness, cv2.LINE_AA)
         else:
             cv2.rectangle(canvas, (x1, y1), (x2, y2), color, thickness, cv2.LINE_AA)
         draw_label(canvas, _caption(det, i), x1, y1, color)

@@ -16,12 +16,15 @@ import numpy as np
 
 
 def _column(values: Iterable[Any] | np.ndarray, n: int, dtype: Any = object) -> np.ndarray:
-    arr = np.asarray(values, dtype=dtype) if not isinstance(values, np.ndarray) else values
-    if dtype is object and arr.dtype != object:
-        out = np.empty(n, dtype=object)
-        for i in range(n):
-            out[i] = arr[i]
-        arr = out
+    if dtype is object:
+        # one object per row, also when every row is an equal-length list (a polygon, a point), which
+        # np.asarray would stack into a 2-D or 3-D array that cannot be merged with other stages' columns
+        rows = list(values)
+        arr = np.empty(len(rows), dtype=object)
+        for i, row in enumerate(rows):
+            arr[i] = row
+    else:
+        arr = np.asarray(values, dtype=dtype) if not isinstance(values, np.ndarray) else values
     if len(arr) != n:
         raise ValueError(f"column has {len(arr)} rows, expected {n}")
     return arr

@@ -176,9 +176,11 @@ class Engine:
     def _work(self) -> None:
         ok = False
         processed = 0
-        deadline = None if self.duration is None else time.monotonic() + self.duration
+        deadline = None
         try:
             self.pipeline.setup()
+            # the duration counts from when the stages are ready, not from model loading
+            deadline = None if self.duration is None else time.monotonic() + self.duration
             while not self._stop.is_set():
                 self._apply_sink_edits()
                 if self._paused.is_set() and not self._take_step():

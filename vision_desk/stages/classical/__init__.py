@@ -1,0 +1,1 @@
+"""Classical OpenCV toolbox stages, one module per family."""

@@ -1,4 +1,4 @@
-"""Small helpers the classical stages share: image files, regions and working at a reduced size."""
+"""Small helpers the classical stages share: image files, regions, working at a reduced size, stateful stages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from vision_desk.engine.params import StageParams
+from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
 
 _IMAGE_CACHE: dict[tuple[str, float], np.ndarray] = {}
@@ -77,3 +79,18 @@ def object_column(values: list) -> np.ndarray:
     for i, value in enumerate(values):
         column[i] = value
     return column
+
+
+class StatefulStage(Stage):
+    """A stage with per-video state that depends on its parameters: built fresh, and reset on any change.
+
+    Subclasses set up their state in :meth:`reset` (called from ``__init__`` too).
+    """
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        super().__init__(params)
+        self.reset()
+
+    def update_params(self, params: StageParams) -> None:
+        super().update_params(params)
+        self.reset()

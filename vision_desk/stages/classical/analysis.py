@@ -11,7 +11,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
 from vision_desk.stages.basic import to_bgr, to_gray
-from vision_desk.stages.classical._frame_tools import read_image_file
+from vision_desk.stages.classical._frame_tools import StatefulStage, read_image_file
 from vision_desk.stages.classical.detect_classic import IMAGE_FILTER
 
 
@@ -90,23 +90,15 @@ class CompareParams(StageParams):
     view: Literal["frame", "difference"] = param("frame", help="Show the frame, or the absolute difference from the reference (brighter = more different).")
 
 
-class CompareStage(Stage):
+class CompareStage(StatefulStage):
     id = "compare"
     title = "Image comparison"
     category = "Analysis"
     help = "Compares each frame with the previous frame, the first frame or a reference image: MSE and SSIM in values, a 'changed' flag."
     Params = CompareParams
 
-    def __init__(self, params: StageParams | None = None) -> None:
-        super().__init__(params)
-        self._reference: np.ndarray | None = None
-
     def reset(self) -> None:
-        self._reference = None
-
-    def update_params(self, params: StageParams) -> None:
-        super().update_params(params)
-        self.reset()
+        self._reference: np.ndarray | None = None
 
     def process(self, frame: Frame) -> None:
         p = self.params

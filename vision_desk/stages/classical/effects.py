@@ -67,17 +67,27 @@ class StylizeParams(StageParams):
     downscale: float = param(2.0, ge=1.0, le=8.0, step=0.25, help=_DOWNSCALE_HELP)
 
 
-class StylizeStage(Stage):
-    id = "stylize"
-    title = "Stylization"
+class _ReducibleEffect(Stage):
+    """An OpenCV effect slow enough to want its ``downscale`` parameter: :meth:`render` runs at the reduced size."""
+
     category = "Effects"
-    help = "A watercolour-like painting (cv2.stylization, edge-preserving smoothing). Slow: about a second per 720p frame without downscale."
-    Params = StylizeParams
     heavy = True
 
+    def render(self, image: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
     def process(self, frame: Frame) -> None:
-        p = self.params
-        frame.image = at_reduced_size(lambda im: cv2.stylization(im, sigma_s=p.sigma_s, sigma_r=p.sigma_r), frame.image, p.downscale)
+        frame.image = at_reduced_size(self.render, frame.image, self.params.downscale)
+
+
+class StylizeStage(_ReducibleEffect):
+    id = "stylize"
+    title = "Stylization"
+    help = "A watercolour-like painting (cv2.stylization, edge-preserving smoothing). Slow: about a second per 720p frame without downscale."
+    Params = StylizeParams
+
+    def render(self, image: np.ndarray) -> np.ndarray:
+        return cv2.stylization(image, sigma_s=self.params.sigma_s, sigma_r=self.params.sigma_r)
 
 
 class DetailParams(StageParams):
@@ -86,17 +96,14 @@ class DetailParams(StageParams):
     downscale: float = param(1.0, ge=1.0, le=8.0, step=0.25, help=_DOWNSCALE_HELP)
 
 
-class DetailStage(Stage):
+class DetailStage(_ReducibleEffect):
     id = "detail"
     title = "Detail enhance"
-    category = "Effects"
     help = "Boosts fine detail and texture (cv2.detailEnhance). Slow: a few frames a second at 720p; downscale trades detail for speed."
     Params = DetailParams
-    heavy = True
 
-    def process(self, frame: Frame) -> None:
-        p = self.params
-        frame.image = at_reduced_size(lambda im: cv2.detailEnhance(im, sigma_s=p.sigma_s, sigma_r=p.sigma_r), frame.image, p.downscale)
+    def render(self, image: np.ndarray) -> np.ndarray:
+        return cv2.detailEnhance(image, sigma_s=self.params.sigma_s, sigma_r=self.params.sigma_r)
 
 
 def pencil(image: np.ndarray, mode: str = "mono", sigma_s: float = 60.0, sigma_r: float = 0.07, shade: float = 0.05) -> np.ndarray:
@@ -113,17 +120,15 @@ class PencilParams(StageParams):
     downscale: float = param(2.0, ge=1.0, le=8.0, step=0.25, help=_DOWNSCALE_HELP)
 
 
-class PencilStage(Stage):
+class PencilStage(_ReducibleEffect):
     id = "pencil"
     title = "Pencil sketch (OpenCV)"
-    category = "Effects"
     help = "OpenCV's pencil sketch (cv2.pencilSketch), in graphite or colour; the lighter 'sketch' stage is much faster. Slow without downscale."
     Params = PencilParams
-    heavy = True
 
-    def process(self, frame: Frame) -> None:
+    def render(self, image: np.ndarray) -> np.ndarray:
         p = self.params
-        frame.image = at_reduced_size(lambda im: pencil(im, p.mode, p.sigma_s, p.sigma_r, p.shade), frame.image, p.downscale)
+        return pencil(image, p.mode, p.sigma_s, p.sigma_r, p.shade)
 
 
 # -- cartoon ------------------------------------------------------------------------------------

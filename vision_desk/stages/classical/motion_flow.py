@@ -10,9 +10,8 @@ import numpy as np
 
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
-from vision_desk.engine.stage import Stage
 from vision_desk.stages.basic import MotionParams, MotionStage, to_bgr, to_gray
-from vision_desk.stages.classical._frame_tools import shrink
+from vision_desk.stages.classical._frame_tools import StatefulStage, shrink
 
 # -- background subtraction -----------------------------------------------------
 
@@ -109,26 +108,18 @@ class LkFlowParams(StageParams):
     redetect: int = param(15, ge=1, le=10000, help="Look for new corners every this many frames (and whenever half are lost).")
 
 
-class LkFlowStage(Stage):
+class LkFlowStage(StatefulStage):
     id = "lk_flow"
     title = "Sparse optical flow (Lucas-Kanade)"
     category = "Motion"
     help = "Tracks good corner features with pyramidal Lucas-Kanade and draws fading trails; the median motion per frame is in values (lk_dx, lk_dy)."
     Params = LkFlowParams
 
-    def __init__(self, params: StageParams | None = None) -> None:
-        super().__init__(params)
-        self.reset()
-
     def reset(self) -> None:
         self._prev: np.ndarray | None = None
         self._points = np.zeros((0, 2), np.float32)
         self._trails: list[deque] = []
         self._age = 0
-
-    def update_params(self, params: StageParams) -> None:
-        super().update_params(params)
-        self.reset()
 
     def _find_corners(self, gray: np.ndarray) -> None:
         p = self.params
@@ -210,7 +201,7 @@ class DenseFlowParams(StageParams):
     view: Literal["color", "overlay"] = param("color", help="Replace the frame with the colour-coded flow (hue = direction, brightness = speed), or blend it over the frame.")
 
 
-class DenseFlowStage(Stage):
+class DenseFlowStage(StatefulStage):
     id = "dense_flow"
     title = "Dense optical flow (Farneback)"
     category = "Motion"
@@ -218,16 +209,8 @@ class DenseFlowStage(Stage):
     Params = DenseFlowParams
     heavy = True
 
-    def __init__(self, params: StageParams | None = None) -> None:
-        super().__init__(params)
-        self._prev: np.ndarray | None = None
-
     def reset(self) -> None:
-        self._prev = None
-
-    def update_params(self, params: StageParams) -> None:
-        super().update_params(params)
-        self.reset()
+        self._prev: np.ndarray | None = None
 
     def process(self, frame: Frame) -> None:
         p = self.params

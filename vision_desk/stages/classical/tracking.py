@@ -10,9 +10,8 @@ import numpy as np
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
-from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
-from vision_desk.stages.classical._frame_tools import clip_rect, object_column
+from vision_desk.stages.classical._frame_tools import StatefulStage, clip_rect, object_column
 from vision_desk.stages.classical.motion_flow import draw_trail
 
 # -- HSV colour ranges (also used by inpainting's colour mask) ------------------------
@@ -67,24 +66,16 @@ def _support(prob: np.ndarray, window: tuple[int, int, int, int]) -> float:
     return float(prob[y : y + h, x : x + w].mean()) / 255.0 if w > 0 and h > 0 else 0.0
 
 
-class _HistogramTracker(Stage):
+class _HistogramTracker(StatefulStage):
     """Shared by mean-shift and CAMShift: the target's hue histogram, taken from the region on the first frame."""
 
     category = "Tracking"
     Params = RegionTrackParams
 
-    def __init__(self, params: StageParams | None = None) -> None:
-        super().__init__(params)
-        self.reset()
-
     def reset(self) -> None:
         self._hist: np.ndarray | None = None
         self._window: tuple[int, int, int, int] | None = None
         self._support0 = 1.0
-
-    def update_params(self, params: StageParams) -> None:
-        super().update_params(params)
-        self.reset()
 
     def _search(self, prob: np.ndarray, window: tuple[int, int, int, int], criteria: tuple) -> tuple[tuple[int, int, int, int], np.ndarray | None]:
         """One frame's search: the new window and, for CAMShift, the rotated box's corners."""
@@ -122,7 +113,6 @@ class _HistogramTracker(Stage):
 class MeanShiftStage(_HistogramTracker):
     id = "meanshift"
     title = "Mean-shift tracker"
-    category = "Tracking"
     help = "Follows the region's colours (hue histogram back-projection) with mean-shift; the window keeps its size."
 
     def _search(self, prob, window, criteria):  # noqa: ANN001, ANN202 - see the base class
@@ -133,7 +123,6 @@ class MeanShiftStage(_HistogramTracker):
 class CamShiftStage(_HistogramTracker):
     id = "camshift"
     title = "CAMShift tracker"
-    category = "Tracking"
     help = "Follows the region's colours with CAMShift: the box adapts its size and angle (rotated box as a polygon, angle in values)."
 
     def _search(self, prob, window, criteria):  # noqa: ANN001, ANN202 - see the base class
@@ -167,29 +156,23 @@ def largest_blob(mask: np.ndarray, min_area: int) -> tuple[tuple[float, float], 
     return (m["m10"] / m["m00"], m["m01"] / m["m00"]), cv2.boundingRect(biggest), float(m["m00"])
 
 
-class ColorTrackStage(Stage):
+_OPEN_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+
+
+class ColorTrackStage(StatefulStage):
     id = "color_track"
     title = "Colour tracker"
     category = "Tracking"
     help = "Follows the largest blob within an HSV colour range (red by default) and draws its centroid trail."
     Params = ColorTrackParams
 
-    def __init__(self, params: StageParams | None = None) -> None:
-        super().__init__(params)
-        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-        self.reset()
-
     def reset(self) -> None:
         self._trail: deque = deque(maxlen=self.params.trail)
-
-    def update_params(self, params: StageParams) -> None:
-        super().update_params(params)
-        self.reset()
 
     def process(self, frame: Frame) -> None:
         p = self.params
         mask = hsv_mask(frame.image, p.hue_low, p.hue_high, p.sat_min, p.val_min)
-        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._kernel)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_OPEN, _OPEN_KERNEL)
         blob = largest_blob(mask, p.min_area)
         frame.values["color_track_found"] = blob is not None
         if blob is not None:

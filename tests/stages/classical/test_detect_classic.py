@@ -105,7 +105,7 @@ def test_cascade_choices_are_what_opencv_ships() -> None:
 
 def test_haar_finds_the_astronauts_face_and_eyes() -> None:
     frame = run_frames(
-        [{"stage": "haar"}, {"stage": "haar", "params": {"cascade": "eye", "min_size": 20}}], [skimage_bgr("astronaut")]
+        [{"stage": "haar"}, {"stage": "haar", "params": {"cascade": "eye", "min_size": 20, "downscale": 1.0}}], [skimage_bgr("astronaut")]
     )[0]
     faces = frame.detections.where(label="face")
     assert len(faces) == 1
@@ -117,7 +117,7 @@ def test_haar_finds_the_astronauts_face_and_eyes() -> None:
     np.testing.assert_allclose(centres, [(204, 102), (246, 102)], atol=8)
 
 
-@pytest.mark.parametrize("downscale", [1.5, 2.0])
+@pytest.mark.parametrize("downscale", [1.0, 1.5, 3.0])
 def test_haar_downscale_reports_boxes_in_frame_pixels(downscale: float) -> None:
     frame = run_frames([{"stage": "haar", "params": {"downscale": downscale}}], [skimage_bgr("astronaut")])[0]
     faces = frame.detections.where(label="face")
@@ -147,6 +147,12 @@ def test_hog_finds_the_people_in_bus_jpg() -> None:
 
 def test_hog_finds_nobody_in_a_cup_of_coffee() -> None:
     frame = run_frames([{"stage": "hog", "params": {"downscale": 1.0}}], [skimage_bgr("coffee")])[0]
+    assert frame.values["hog_people"] == 0
+
+
+def test_hog_on_a_frame_smaller_than_its_window_finds_nobody() -> None:
+    """OpenCV's HOG crashes the process on images smaller than its 64x128 window; the stage must not call it then."""
+    frame = run_frames([{"stage": "hog"}], [skimage_bgr("coffee")[:200, :200]])[0]  # 100x100 after downscale 2
     assert frame.values["hog_people"] == 0
 
 

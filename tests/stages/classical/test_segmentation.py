@@ -10,6 +10,7 @@ import pytest
 
 from tests.media import moving_object_frames, skimage_bgr
 from tests.stages.classical.stage_runs import entry_tests, run_clip, run_frames
+from vision_desk.errors import VisionDeskError
 from vision_desk.stages.classical.segmentation import foreground_mask
 
 # -- watershed ------------------------------------------------------------------------------------
@@ -80,6 +81,11 @@ def test_grabcut_cutout_keeps_the_astronauts_head() -> None:
     assert (frame.image[40, 160] == 0).all()  # the wall inside the rectangle
     assert (frame.image[450, 450] == 0).all()  # outside the rectangle
     assert 0.1 < frame.values["grabcut_fraction"] < 0.6
+
+
+def test_grabcut_region_must_leave_some_background() -> None:
+    with pytest.raises(VisionDeskError, match="no background to learn from"):
+        run_frames([{"stage": "grabcut", "params": {"region": [0, 0, 512, 512]}}], [skimage_bgr("astronaut")])
 
 
 # -- inpainting --------------------------------------------------------------------------------------

@@ -84,6 +84,11 @@ def test_region_outside_the_frame_is_a_clear_error(disc_frames) -> None:  # noqa
         run_frames([{"stage": "camshift", "params": {"region": [900, 500, 50, 50]}}], disc_frames[0][:1])
 
 
+def test_a_grey_region_is_a_clear_error() -> None:
+    with pytest.raises(VisionDeskError, match="no coloured pixels"):
+        run_frames([{"stage": "meanshift", "params": {"region": [100, 100, 80, 80]}}], [skimage_bgr("camera")])
+
+
 @pytest.mark.parametrize(("low", "high", "expected"), [(170, 10, 0), (50, 70, 60), (110, 130, 120)])
 def test_hsv_mask_picks_the_hue_range(low: int, high: int, expected: int) -> None:
     """A hue wheel: the mask keeps exactly the hues in range, wrapping through 0 for reds."""

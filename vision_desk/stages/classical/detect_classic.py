@@ -194,7 +194,7 @@ class HaarParams(StageParams):
     min_neighbors: int = param(5, ge=0, le=50, help="Overlapping hits needed to keep a detection: higher means fewer false alarms.")
     min_size: int = param(30, ge=1, le=4000, help="Smallest object, in pixels (width and height).")
     equalize: bool = param(True, help="Equalise the gray histogram first (helps in dim or flat light).")
-    downscale: float = param(1.0, ge=1.0, le=8.0, step=0.25, help="Divide the frame size by this before detecting (about 4x faster at 2); min size stays in frame pixels.")
+    downscale: float = param(2.0, ge=1.0, le=8.0, step=0.25, help="Divide the frame size by this before detecting (about 4x faster at 2, but objects under ~2x the cascade's 20-24 px window are missed); 1 for small faces.")
 
 
 class HaarStage(Stage):
@@ -245,6 +245,9 @@ def detect_people(image: np.ndarray, downscale: float = 2.0, win_stride: int = 8
         (boxes xyxy in the image's pixels (N, 4) float32, SVM scores (N,) float32), best first.
     """
     small = shrink(image, downscale)
+    win_w, win_h = people_detector().winSize
+    if small.shape[1] < win_w or small.shape[0] < win_h:  # OpenCV crashes (segfault) on images smaller than the window
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
     found, weights = people_detector().detectMultiScale(
         small, hitThreshold=min_score, winStride=(win_stride, win_stride), padding=(padding, padding), scale=scale, groupThreshold=0
     )

@@ -11,6 +11,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
+from vision_desk.errors import VisionDeskError
 from vision_desk.stages.basic import odd, to_bgr, to_gray
 from vision_desk.stages.classical._frame_tools import clip_rect, shrink
 from vision_desk.stages.classical.tracking import HsvRangeParams, hsv_mask
@@ -55,8 +56,9 @@ def watershed_labels(image: np.ndarray, foreground: np.ndarray, min_distance: in
         (labels int32 HxW: 1 = background, 2..n+1 = objects, -1 = boundaries, n).
     """
     distance = cv2.distanceTransform(foreground, cv2.DIST_L2, 5)
-    ring = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * min_distance + 1, 2 * min_distance + 1))
-    peaks = (distance >= cv2.dilate(distance, ring)) & (distance >= min_distance / 2) & (foreground > 0)
+    # A square neighbourhood, as scikit-image's peak_local_max uses: OpenCV dilates with it ~6x faster than with a disc.
+    square = np.ones((2 * min_distance + 1, 2 * min_distance + 1), np.uint8)
+    peaks = (distance >= cv2.dilate(distance, square)) & (distance >= min_distance / 2) & (foreground > 0)
     n, markers = cv2.connectedComponents(peaks.astype(np.uint8))
     markers = markers + 1  # 1 = sure background
     band = cv2.dilate(foreground, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)), iterations=2) > 0
@@ -144,10 +146,12 @@ class GrabCutStage(Stage):
         if rect is None or rect[2] < 2 or rect[3] < 2:
             frame.values["grabcut_fraction"] = 0.0
             return
-        small = shrink(frame.image, p.downscale)
+        small = shrink(frame.image, min(p.downscale, max(1.0, min(w, h) / 32)))  # never below 32 px a side
         sx, sy = small.shape[1] / w, small.shape[0] / h
         x, y, rw, rh = rect
         small_rect = (int(x * sx), int(y * sy), max(2, int(rw * sx)), max(2, int(rh * sy)))
+        if small_rect[2] >= small.shape[1] - 1 and small_rect[3] >= small.shape[0] - 1:
+            raise VisionDeskError("grabcut: the region covers the whole frame, so GrabCut has no background to learn from; draw it inside the frame.")
         mask = grabcut(small, small_rect, p.iterations)
         mask = cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
         frame.values["grabcut_fraction"] = round(float(mask.sum()) / (rw * rh), 4)

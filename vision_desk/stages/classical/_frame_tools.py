@@ -68,18 +68,6 @@ def at_reduced_size(fn: Callable[[np.ndarray], np.ndarray], image: np.ndarray, d
     return cv2.resize(out, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
-def object_column(values: list) -> np.ndarray:
-    """A 1-D object array holding one value per row, even when each value is itself a list.
-
-    ``Detections.from_boxes(polygon=[[[x, y], ...]])`` lets numpy turn same-length
-    polygons into one (N, K, 2) array, which then fails to merge with other
-    stages' rows; a column built here keeps one polygon per row.
-    """
-    column = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        column[i] = value
-    return column
-
 
 class StatefulStage(Stage):
     """A stage with per-video state that depends on its parameters: built fresh, and reset on any change.

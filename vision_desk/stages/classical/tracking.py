@@ -11,7 +11,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.errors import VisionDeskError
-from vision_desk.stages.classical._frame_tools import StatefulStage, clip_rect, object_column
+from vision_desk.stages.classical._frame_tools import StatefulStage, clip_rect
 from vision_desk.stages.classical.motion_flow import draw_trail
 
 # -- HSV colour ranges (also used by inpainting's colour mask) ------------------------
@@ -106,10 +106,8 @@ class _HistogramTracker(StatefulStage):
                 self._window = window  # keep searching from here even while lost (CAMShift widens its window)
             if found:
                 x, y, w, h = window
-                det = Detections.from_boxes([(x, y, x + w, y + h)], "target", [support], track_id=[1], source=self.id)
-                if corners is not None:
-                    det.data["polygon"] = object_column([corners.tolist()])
-                frame.add(det)
+                columns = {"polygon": [corners.tolist()]} if corners is not None else {}
+                frame.add(Detections.from_boxes([(x, y, x + w, y + h)], "target", [support], track_id=[1], source=self.id, **columns))
                 frame.values[f"{self.id}_x"] = round(x + w / 2, 1)
                 frame.values[f"{self.id}_y"] = round(y + h / 2, 1)
         frame.values[f"{self.id}_found"] = found

@@ -199,6 +199,8 @@ class CaptureThread:
             except RuntimeError:
                 pass
         if isinstance(self._buffer, LatestSlot):
+            if self._stop.is_set():
+                self._buffer.clear()  # stopping: nobody will take the last frame, so do not wait 2 s for it
             self._buffer.put(item)
         else:
             # A sentinel must always arrive, even if the consumer is gone: do not block forever.

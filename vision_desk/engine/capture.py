@@ -82,6 +82,13 @@ class BoundedQueue:
                 continue
         return False
 
+    def put_nowait(self, item: object) -> bool:
+        try:
+            self._q.put_nowait(item)
+            return True
+        except queue.Full:
+            return False
+
     def get(self, timeout: float) -> object | None:
         try:
             return self._q.get(timeout=timeout)
@@ -141,15 +148,28 @@ class CaptureThread:
         return self._buffer.get(timeout)
 
     def seek(self, index: int) -> None:
-        """Asks the reader to continue from frame index (seekable sources only)."""
+        """Asks the reader to continue from frame index (seekable sources only).
+
+        Frames read before the request are discarded now, so the next frame the
+        consumer gets is the one sought (a paused engine's step shows it).
+        """
         with self._seek_lock:
             self._seek_to = index
+            self._buffer.clear()
 
     def _emit(self, item: object) -> bool:
         if isinstance(self._buffer, LatestSlot):
             self._buffer.put(item)
             return True
-        return self._buffer.put(item, self._stop)
+        while not self._stop.is_set():
+            # Check for a seek and enqueue atomically: a frame read before a seek never lands after it.
+            with self._seek_lock:
+                if self._seek_to is not None:
+                    return True  # stale: dropped; the loop applies the seek next
+                if self._buffer.put_nowait(item):
+                    return True
+            self._stop.wait(0.01)
+        return False
 
     def _run(self) -> None:
         source = self.source

@@ -47,3 +47,27 @@ def test_seek_then_step_while_paused(clip_300: Path, image_folder: Path, kind: s
     finally:
         engine.stop()
         assert engine.join(10)
+
+
+@pytest.mark.parametrize("kind", ["video", "images"])
+def test_seek_right_after_pause_shows_only_the_frame_sought(clip_300: Path, image_folder: Path, kind: str) -> None:
+    """Pause and seek in one go while the engine waits for its next paced frame (a GUI's seek bar click)."""
+    seen: list[int] = []
+    source = str(clip_300 if kind == "video" else image_folder)
+    engine = Engine(source, realtime=True, on_frame=lambda f: seen.append(f.index)).start()
+    try:
+        wait_for(seen, 2)
+        engine.pause()
+        engine.seek(20)
+        deadline = time.monotonic() + 20
+        while (not seen or seen[-1] != 20) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        assert seen[-1] == 20 and 21 not in seen
+        engine.step()
+        wait_for(seen, len(seen) + 1)
+        time.sleep(0.3)
+        assert seen[-1] == 21 and 22 not in seen
+    finally:
+        engine.stop()
+        assert engine.join(10)

@@ -21,6 +21,13 @@ def image_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
+def started(source: str, seen: list[int], realtime: bool = True) -> Engine:
+    """An engine on source that has processed its first frames (their indices are appended to seen)."""
+    engine = Engine(source, realtime=realtime, on_frame=lambda f: seen.append(f.index)).start()
+    wait_for(seen, 2)
+    return engine
+
+
 def wait_for(seen: list[int], count: int) -> None:
     deadline = time.monotonic() + 20
     while len(seen) < count and time.monotonic() < deadline:
@@ -31,10 +38,8 @@ def wait_for(seen: list[int], count: int) -> None:
 @pytest.mark.parametrize("realtime", [False, True])
 def test_seek_then_step_while_paused(clip_300: Path, image_folder: Path, kind: str, realtime: bool) -> None:
     seen: list[int] = []
-    source = str(clip_300 if kind == "video" else image_folder)
-    engine = Engine(source, realtime=realtime, on_frame=lambda f: seen.append(f.index)).start()
+    engine = started(str(clip_300 if kind == "video" else image_folder), seen, realtime)
     try:
-        wait_for(seen, 1)
         engine.pause()
         time.sleep(0.3)  # the reader fills its queue meanwhile (the race this guards against)
         before = len(seen)
@@ -53,10 +58,8 @@ def test_seek_then_step_while_paused(clip_300: Path, image_folder: Path, kind: s
 def test_seek_right_after_pause_shows_only_the_frame_sought(clip_300: Path, image_folder: Path, kind: str) -> None:
     """Pause and seek in one go while the engine waits for its next paced frame (a GUI's seek bar click)."""
     seen: list[int] = []
-    source = str(clip_300 if kind == "video" else image_folder)
-    engine = Engine(source, realtime=True, on_frame=lambda f: seen.append(f.index)).start()
+    engine = started(str(clip_300 if kind == "video" else image_folder), seen)
     try:
-        wait_for(seen, 2)
         engine.pause()
         engine.seek(20)
         deadline = time.monotonic() + 20

@@ -77,3 +77,11 @@ def test_file_playback_pause_seek_step_speed_and_end(qtbot, window, small_clip) 
     window.toggle_pause()
     qtbot.waitUntil(lambda: "End of" in window.statusBar().currentMessage(), timeout=20000)
     assert window._last_frame.index == 39
+
+
+def test_dead_stream_reports_failure_with_credentials_masked(qtbot, window) -> None:
+    assert window.open_source("rtsp://bob:secret@127.0.0.1:9/live")
+    assert "secret" not in window.source_bar.label.text() and "***" in window.source_bar.label.text()
+    qtbot.waitUntil(lambda: "cannot connect" in window.statusBar().currentMessage(), timeout=20000)
+    assert "secret" not in window.statusBar().currentMessage()
+    assert window.state_label.text() == "failed"

@@ -164,7 +164,11 @@ class CaptureThread:
                 return frame
 
     def seek(self, index: int) -> None:
-        """Asks the reader to continue from frame index (seekable sources only)."""
+        """Asks the reader to continue from frame index (seekable sources only).
+
+        Frames read before the request are discarded now, so the next frame the
+        consumer gets is the one sought (a paused engine's step shows it).
+        """
         with self._seek_lock:
             self._seek_to = index
             self._generation += 1
@@ -224,6 +228,8 @@ class CaptureThread:
             except RuntimeError:
                 pass
         if isinstance(self._buffer, LatestSlot):
+            if self._stop.is_set():
+                self._buffer.clear()  # stopping: nobody will take the last frame, so do not wait 2 s for it
             self._buffer.put(item)
         else:
             self._buffer.put_final(item, self._stop)

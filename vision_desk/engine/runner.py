@@ -69,6 +69,7 @@ class Engine:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._steps = 0
+        self._holding = self._drop_held = False
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._work, name="engine", daemon=True)
         self._position = 0
@@ -128,6 +129,7 @@ class Engine:
             self.capture.seek(index)
             self.pipeline.request_reset()
             with self._lock:
+                self._drop_held = self._holding  # a frame held since before the seek is stale
                 self._steps += 1 if self.paused else 0
 
     def add_sink(self, sink: Sink) -> None:
@@ -177,18 +179,29 @@ class Engine:
         ok = False
         processed = 0
         deadline = None
+        held: Frame | None = None  # a frame that arrived just after a pause: it waits for the next step
         try:
             self.pipeline.setup()
             # the duration counts from when the stages are ready, not from model loading
             deadline = None if self.duration is None else time.monotonic() + self.duration
             while not self._stop.is_set():
                 self._apply_sink_edits()
-                if self._paused.is_set() and not self._take_step():
-                    self.pipeline.apply_edits()
-                    time.sleep(0.02)
-                    continue
-                item = self.capture.get(0.1)
+                stepping = False
+                if self._paused.is_set():
+                    if not self._take_step():
+                        self.pipeline.apply_edits()
+                        time.sleep(0.02)
+                        continue
+                    stepping = True
+                with self._lock:
+                    if self._drop_held:
+                        held = None
+                    self._holding = self._drop_held = False
+                item, held = (held, None) if held is not None else (self.capture.get(0.1), None)
                 if item is None:
+                    if stepping:  # nothing came yet (a slow seek): keep the step for the next try
+                        with self._lock:
+                            self._steps += 1
                     if not self.capture.is_alive():
                         break
                     continue
@@ -197,6 +210,10 @@ class Engine:
                 if isinstance(item, CaptureError):
                     raise SourceError(item.message)
                 assert isinstance(item, Frame)
+                if not stepping and self._paused.is_set():
+                    with self._lock:  # paused while waiting for it: show it on the next step, not now
+                        held, self._holding = item, True
+                    continue
                 self._process(item)
                 processed += 1
                 if self.max_frames is not None and processed >= self.max_frames:

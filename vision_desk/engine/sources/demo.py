@@ -35,9 +35,13 @@ class _Tile:
 
 
 def _ultralytics_asset(name: str) -> np.ndarray:
-    import ultralytics
+    import importlib.util
 
-    path = Path(ultralytics.__file__).parent / "assets" / name
+    # Locate the package without importing it: importing ultralytics imports torch (~3 s).
+    spec = importlib.util.find_spec("ultralytics")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("the ultralytics package (which ships the demo's bus.jpg and zidane.jpg) is not installed")
+    path = Path(spec.origin).parent / "assets" / name
     image = cv2.imread(str(path))
     if image is None:
         raise FileNotFoundError(f"ultralytics asset {name} is missing from {path.parent}")

@@ -1,0 +1,49 @@
+"""The batch dialog processes a folder on a worker thread and lists the file it could not read."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import av
+from PySide6.QtCore import Qt
+
+from vision_desk.engine.pipeline import PipelineSpec, StageSpec
+from vision_desk.gui.batch_dialog import BatchDialog
+
+
+def test_batch_processes_a_folder_and_reports_the_bad_file(qtbot, tmp_path: Path, small_clip: Path) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(small_clip, inputs / "good.mp4")
+    (inputs / "broken.mp4").write_bytes(b"")
+    out = tmp_path / "results"
+    dialog = BatchDialog(PipelineSpec("gray", [StageSpec("grayscale")]), tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.input_edit.setText(str(inputs))
+    dialog.output_edit.setText(str(out))
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.running and not dialog.start_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)
+    summary = dialog.summary
+    assert summary.count("done") == 1 and summary.count("failed") == 1
+    assert summary.failed[0].input.name == "broken.mp4"
+    rows = [dialog.results.item(i).text() for i in range(dialog.results.count())]
+    assert any(r.startswith("failed: broken.mp4") and "empty" in r for r in rows)
+    assert any(r.startswith("done: good.mp4") for r in rows)
+    assert "Failures" in dialog.summary_label.text() and "broken.mp4" in dialog.summary_label.text()
+    assert dialog.overall_bar.value() == dialog.overall_bar.maximum()
+    with av.open(str(out / "good.mp4")) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 40
+    assert (out / "good.jsonl").read_text().count("\n") == 40
+    assert dialog.start_button.isEnabled() and not dialog.running
+
+
+def test_missing_input_folder_is_one_sentence(qtbot, tmp_path: Path) -> None:
+    dialog = BatchDialog(PipelineSpec("none"), tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.input_edit.setText(str(tmp_path / "nope"))
+    dialog.start()
+    assert not dialog.running
+    assert "does not exist" in dialog.summary_label.text()

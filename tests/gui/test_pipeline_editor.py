@@ -1,0 +1,111 @@
+"""The pipeline editor on a running pipeline: add, remove, reorder, enable, presets, save and load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec, load_spec
+from vision_desk.gui.pipeline_editor import PipelineEditor, preset_paths
+
+
+@pytest.fixture
+def editor(qtbot) -> PipelineEditor:
+    e = PipelineEditor()
+    qtbot.addWidget(e)
+    e.set_spec(PipelineSpec("three", [StageSpec("blur", {"ksize": 3}), StageSpec("canny"), StageSpec("threshold")]))
+    e.attach(Pipeline(e.spec(), stage_errors="disable"))
+    e.show()
+    return e
+
+
+def live_ids(editor: PipelineEditor) -> list[str]:
+    editor.pipeline.apply_edits()  # what the engine does before its next frame
+    return [s.stage for s in editor.pipeline.spec().stages]
+
+
+def test_reorder_by_drag_moves_the_running_stage(editor) -> None:
+    # A drop inside the list moves the model row; that is what the editor listens to.
+    assert editor.list.model().moveRow(QModelIndex(), 2, QModelIndex(), 0)
+    assert [s.stage for s in editor.spec().stages] == ["threshold", "blur", "canny"]
+    assert live_ids(editor) == ["threshold", "blur", "canny"]
+    assert editor.list.model().moveRow(QModelIndex(), 0, QModelIndex(), 3)
+    assert live_ids(editor) == ["blur", "canny", "threshold"]
+    assert [editor.list.item(i).text() for i in range(3)] == ["Blur", "Canny edges", "Threshold"]
+
+
+def test_buttons_remove_and_move_and_checkbox_disables(qtbot, editor) -> None:
+    editor.list.setCurrentRow(1)
+    qtbot.mouseClick(editor.up_button, Qt.MouseButton.LeftButton)
+    assert live_ids(editor) == ["canny", "blur", "threshold"]
+    editor.list.item(2).setCheckState(Qt.CheckState.Unchecked)
+    assert editor.spec().stages[2].enabled is False
+    editor.pipeline.apply_edits()
+    assert editor.pipeline.spec().stages[2].enabled is False
+    editor.list.setCurrentRow(0)
+    qtbot.mouseClick(editor.remove_button, Qt.MouseButton.LeftButton)
+    assert live_ids(editor) == ["blur", "threshold"]
+
+
+def test_failed_stage_is_marked_and_unchecked(editor) -> None:
+    rows = [{"stage": "blur", "enabled": True, "error": None}, {"stage": "canny", "enabled": False, "error": "stage 'canny' failed: boom"},
+            {"stage": "threshold", "enabled": True, "error": None}]
+    editor.list.setCurrentRow(1)
+    editor.sync_rows(rows)
+    assert editor.list.item(1).checkState() == Qt.CheckState.Unchecked
+    assert "boom" in editor.list.item(1).toolTip()
+    assert "boom" in editor.panel.error.text()
+    editor.list.item(1).setCheckState(Qt.CheckState.Checked)  # the user tries again
+    assert "boom" not in editor.list.item(1).toolTip()
+
+
+def test_save_and_load_round_trip(qtbot, editor, tmp_path: Path) -> None:
+    editor.list.setCurrentRow(0)
+    editor.panel.controls["ksize"].spin.setValue(9)
+    editor.panel.controls["method"].combo.setCurrentText("median")
+    editor.list.item(2).setCheckState(Qt.CheckState.Unchecked)
+    path = tmp_path / "mine.yaml"
+    assert editor.save_file(path)
+    saved = load_spec(path)  # the engine reads it back
+    assert saved.as_dict() == editor.spec().as_dict()
+    assert saved.stages[0].params == {"method": "median", "ksize": 9}
+    assert saved.stages[2].enabled is False
+
+    other = PipelineEditor()
+    qtbot.addWidget(other)
+    assert other.load_file(path)
+    assert other.spec().as_dict() == editor.spec().as_dict()
+    other.list.setCurrentRow(0)
+    assert other.panel.controls["ksize"].spin.value() == 9
+    assert other.list.item(2).checkState() == Qt.CheckState.Unchecked
+
+
+def test_presets_menu_loads_a_preset_into_the_running_pipeline(editor) -> None:
+    names = [a.text() for a in editor.presets_menu.actions()]
+    assert {"edges", "motion", "sketch"} <= set(names)
+    assert {p.stem for p in preset_paths()} == set(names)
+    editor.presets_menu.actions()[names.index("edges")].trigger()
+    assert editor.spec().name == "edges"
+    assert live_ids(editor) == ["blur", "canny"]
+
+
+def test_loading_a_broken_file_is_one_sentence(editor, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stages:\n  - stage: blur\n    params: {ksize: 500}\n")
+    messages = []
+    editor.message.connect(messages.append)
+    assert not editor.load_file(bad)
+    assert len(messages) == 1 and "ksize" in messages[0] and "\n" not in messages[0]
+    assert editor.spec().name == "three"
+
+
+def test_search_filters_the_categorised_list(qtbot, editor) -> None:
+    picker = editor.stage_picker
+    everything = picker.visible_ids()
+    assert {"blur", "canny", "motion", "grayscale"} <= set(everything)
+    qtbot.keyClicks(picker.search, "edge")
+    assert "canny" in picker.visible_ids() and "grayscale" not in picker.visible_ids()
+    picker.search.clear()
+    assert picker.visible_ids() == everything

@@ -1,0 +1,345 @@
+"""The main window: source bar, video view, pipeline editor, monitor, output and batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, QUrl
+from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
+
+from vision_desk.engine.pipeline import PipelineSpec
+from vision_desk.engine.stats import StatsSnapshot
+from vision_desk.errors import VisionDeskError
+from vision_desk.gui.about import show_about
+from vision_desk.gui.batch_dialog import BatchDialog
+from vision_desk.gui.bridge import FrameBridge
+from vision_desk.gui.monitor import MonitorPanel
+from vision_desk.gui.output import OutputControls
+from vision_desk.gui.pipeline_editor import PipelineEditor
+from vision_desk.gui.playback import PlaybackBar
+from vision_desk.gui.preferences import PreferencesDialog
+from vision_desk.gui.session import EngineSession
+from vision_desk.gui.settings import Settings
+from vision_desk.gui.source_bar import SourceBar
+from vision_desk.gui.theme import apply_theme
+from vision_desk.gui.video_view import VideoView
+
+PIPELINE_SUFFIXES = (".yaml", ".yml")
+
+
+class MainWindow(QMainWindow):
+    """Vision Desk's window. Opens ``source`` through ``spec`` as soon as it is built."""
+
+    def __init__(self, settings: Settings, source: str = "demo:", spec: PipelineSpec | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Vision Desk")
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.settings = settings
+        self.bridge = FrameBridge(self)
+        self.session = EngineSession(self.bridge, self)
+        self.session.realtime = settings.realtime
+        self.frames_shown = 0
+        self._last_frame = None
+        self._batch: BatchDialog | None = None
+        self._fullscreen_state: QByteArray | None = None
+
+        self.view = VideoView()
+        self.playback = PlaybackBar()
+        self.playback.set_realtime(self.session.realtime)
+        self.playback.hide()
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.playback)
+        self.setCentralWidget(central)
+
+        self.editor = PipelineEditor(picker=self.view)
+        self.editor.last_dir = settings.last_dir
+        self.monitor = MonitorPanel()
+        self.editor_dock = self._dock("Pipeline", "pipelineDock", self.editor, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.monitor_dock = self._dock("Monitor", "monitorDock", self.monitor, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self.source_bar = SourceBar(settings, self)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.source_bar)
+        self.output = OutputControls(self.session, settings, self.shown_image, self)
+        self._build_actions()
+        self._build_status_bar()
+        self._build_menus()
+        self._connect()
+        self.apply_theme(settings.theme)
+        self.resize(1500, 900)
+        geometry, state = settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is None or not self.restoreState(state):
+            self.resizeDocks([self.editor_dock, self.monitor_dock], [340, 330], Qt.Orientation.Horizontal)
+        self.editor.set_spec(spec or PipelineSpec("none"))
+        self.open_source(source)
+
+    # -- construction ------------------------------------------------------------------
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setMinimumWidth(300)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot, shortcut: str | None = None, tip: str = "", checkable: bool = False) -> QAction:  # noqa: ANN001
+        action = QAction(text, self, checkable=checkable)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(f"{tip} ({shortcut})" if shortcut and tip else tip or text)
+        action.setStatusTip(tip)
+        (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work even when tool bars are hidden (fullscreen)
+        return action
+
+    def _build_actions(self) -> None:
+        self.pause_action = self._action("Pause", self.toggle_pause, "Space", "Pause or resume")
+        self.step_action = self._action("Step", self.session.step, ".", "Process one more frame while paused")
+        self.overlay_action = self._action("Overlays", self._show_last_frame, "O", "Show or hide overlays", checkable=True)
+        self.overlay_action.setChecked(True)
+        self.fullscreen_action = self._action("Fullscreen", self.toggle_fullscreen, "F", "Video fullscreen")
+        self.exit_fullscreen_action = self._action("Exit fullscreen", self.exit_fullscreen, "Esc")
+        self.exit_fullscreen_action.setEnabled(False)
+        self.open_action = self._action("Open file...", self.source_bar.ask_file, "Ctrl+O", "Open a video or image")
+        self.quit_action = self._action("Quit", self.close, "Ctrl+Q", "Quit Vision Desk")
+        self.batch_action = self._action("Batch...", self.show_batch, "Ctrl+B", "Process a folder of files")
+        for action in (self.output.record_action, self.output.snapshot_action):
+            self.addAction(action)
+        bar = QToolBar("Output", self)
+        bar.setObjectName("outputBar")
+        bar.addAction(self.pause_action)
+        bar.addAction(self.output.record_action)
+        bar.widgetForAction(self.output.record_action).setObjectName("recordButton")
+        for action in (self.output.snapshot_action, self.output.export_action, self.overlay_action, self.fullscreen_action,
+                       self.batch_action):
+            bar.addAction(action)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+        self.output_bar = bar
+
+    def _build_menus(self) -> None:
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction(self.open_action)
+        menu.addAction(self.source_bar.folder_action)
+        menu.addAction(self.source_bar.stream_action)
+        menu.addAction(self.source_bar.demo_action)
+        menu.addSeparator()
+        menu.addAction("Load pipeline...", self.editor.ask_load)
+        menu.addAction("Save pipeline...", self.editor.ask_save)
+        menu.addSeparator()
+        menu.addAction(self.batch_action)
+        menu.addAction("Preferences...", self.show_preferences)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+        menu = self.menuBar().addMenu("&Playback")
+        for action in (self.pause_action, self.step_action, self.output.record_action, self.output.snapshot_action,
+                       self.output.export_action):
+            menu.addAction(action)
+        menu = self.menuBar().addMenu("&View")
+        for action in (self.overlay_action, self.fullscreen_action, self.editor_dock.toggleViewAction(),
+                       self.monitor_dock.toggleViewAction()):
+            menu.addAction(action)
+        menu.addSeparator()
+        menu.addAction("Dark theme", lambda: self.set_theme("dark"))
+        menu.addAction("Light theme", lambda: self.set_theme("light"))
+        menu = self.menuBar().addMenu("&Help")
+        menu.addAction("Open output folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.settings.output_dir))))
+        menu.addAction("About Vision Desk", lambda: show_about(self))
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.state_label = QLabel("-")
+        self.device_label = QLabel("-")
+        bar.addPermanentWidget(self.output.label)
+        bar.addPermanentWidget(self.state_label)
+        bar.addPermanentWidget(self.device_label)
+
+    def _connect(self) -> None:
+        self.bridge.connect_view(self._on_frame_ready)
+        self.session.stats.connect(self._on_stats)
+        self.session.ended.connect(self._on_ended)
+        self.session.message.connect(self.show_message)
+        self.output.message.connect(self.show_message)
+        self.editor.message.connect(self.show_message)
+        self.source_bar.source_chosen.connect(self.open_source)
+        self.view.double_clicked.connect(self.toggle_fullscreen)
+        self.playback.play_pause.connect(self.toggle_pause)
+        self.playback.step.connect(self.session.step)
+        self.playback.seek.connect(self.seek)
+        self.playback.speed_changed.connect(self.set_realtime)
+
+    # -- sources -------------------------------------------------------------------------
+    def open_source(self, uri: str, start_at: int | None = None) -> bool:
+        """Runs ``uri`` through the editor's pipeline; a bad URI is reported in the status bar."""
+        try:
+            pipeline = self.session.open(uri, self.editor.spec(), start_at)
+        except VisionDeskError as err:
+            self.show_message(str(err))
+            return False
+        self.editor.attach(pipeline)
+        self.monitor.reset()
+        self.source_bar.show_source(uri)
+        if not start_at:
+            self.view.clear(f"Opening {self.session.source_name} ...")
+        self.playback.setVisible(self.session.seekable)
+        self.playback.configure(None, None)
+        self.playback.set_playing(True)
+        self.settings.add_recent("sources", uri)
+        return True
+
+    def toggle_pause(self) -> None:
+        if not self.session.running:
+            if self.session.uri:
+                self.open_source(self.session.uri)  # play again from the start
+            return
+        if self.session.paused:
+            self.session.resume()
+        else:
+            self.session.pause()
+        self.playback.set_playing(not self.session.paused)
+        self.state_label.setText("paused" if self.session.paused else "running")
+
+    def seek(self, index: int) -> None:
+        if self.session.running:
+            self.session.seek(index)
+        elif self.session.seekable:
+            self.open_source(self.session.uri, start_at=index)
+
+    def set_realtime(self, realtime: bool) -> None:
+        """Real time or as fast as possible; a running file restarts where it is with the new pacing."""
+        self.session.realtime = self.settings.realtime = realtime
+        if self.session.running and self.session.seekable:
+            stats = self.session.last_stats
+            paused = self.session.paused
+            self.open_source(self.session.uri, start_at=(stats.position + 1) if stats else None)
+            if paused:
+                self.toggle_pause()
+
+    # -- frames and statistics -------------------------------------------------------------
+    def _on_frame_ready(self) -> None:
+        frame = self.bridge.take()
+        if frame is None:
+            return
+        self._last_frame = frame
+        self.frames_shown += 1
+        self._show_last_frame()
+
+    def _show_last_frame(self) -> None:
+        frame = self._last_frame
+        if frame is not None:
+            self.view.set_frame(frame.display if self.overlay_action.isChecked() else frame.image)
+
+    def shown_image(self):  # noqa: ANN201 - np.ndarray | None
+        return self.view.image()
+
+    def _on_stats(self, s: StatsSnapshot) -> None:
+        self.monitor.update_stats(s)
+        if self._last_frame is not None:
+            self.monitor.update_results(len(self._last_frame.detections), self._last_frame.values)
+        self.editor.sync_rows(list(s.stages))
+        state = "paused" if self.session.paused else s.source_state
+        self.state_label.setText(state)
+        self.device_label.setText(s.device)
+        if s.source_message and s.source_state in ("connecting", "reconnecting", "failed"):
+            self.show_message(s.source_message)
+        if self.session.seekable:
+            engine = self.session.engine
+            fps = engine.source.fps if engine is not None else None
+            if fps and self.playback.fps != fps:
+                self.playback.configure(s.total, fps)
+            self.playback.show_position(s.position, s.total)
+        pipeline = self.editor.pipeline
+        while pipeline is not None and pipeline.errors:
+            self.show_message(pipeline.errors.popleft())
+
+    def _on_ended(self, error: str) -> None:
+        self.playback.set_playing(False)
+        if error:
+            self.show_message(error)
+            if self._last_frame is None:
+                self.view.clear(error)
+        else:
+            self.show_message(f"End of {self.session.source_name}; press Space or Play to play it again.")
+
+    def show_message(self, text: str) -> None:
+        """One sentence in the status bar (errors stay longer)."""
+        self.statusBar().showMessage(text, 15000)
+
+    # -- window -------------------------------------------------------------------------
+    def apply_theme(self, name: str) -> None:
+        app = QApplication.instance()
+        applied = apply_theme(app, name) if app is not None else name
+        self.monitor.set_dark(applied == "dark")
+
+    def set_theme(self, name: str) -> None:
+        self.settings.theme = name
+        self.apply_theme(name)
+
+    def toggle_fullscreen(self) -> None:
+        if self.isFullScreen():
+            self.exit_fullscreen()
+            return
+        self._fullscreen_state = self.saveState()
+        for w in (self.editor_dock, self.monitor_dock, self.source_bar, self.output_bar, self.menuBar(), self.statusBar()):
+            w.hide()
+        self.exit_fullscreen_action.setEnabled(True)
+        self.showFullScreen()
+
+    def exit_fullscreen(self) -> None:
+        if not self.isFullScreen():
+            return
+        self.exit_fullscreen_action.setEnabled(False)
+        self.menuBar().show()
+        self.statusBar().show()
+        if self._fullscreen_state is not None:
+            self.restoreState(self._fullscreen_state)
+        self.showNormal()
+
+    def show_preferences(self) -> None:
+        dialog = PreferencesDialog(self.settings, self)
+        if dialog.exec():
+            dialog.apply()
+            self.apply_theme(self.settings.theme)
+
+    def show_batch(self) -> BatchDialog:
+        if self._batch is None or not self._batch.running:
+            self._batch = BatchDialog(self.editor.spec(), self.settings.output_dir, self)
+        self._batch.show()
+        self._batch.raise_()
+        return self._batch
+
+    # -- drag and drop ------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        path = paths[0]
+        if path.suffix.lower() in PIPELINE_SUFFIXES:
+            self.editor.load_file(path)
+        else:
+            self.open_source(str(path))
+
+    # -- shutdown -------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.view.cancel_pick()
+        if self.isFullScreen():
+            self.exit_fullscreen()
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.last_dir = self.editor.last_dir or self.settings.last_dir
+        self.settings.sync()
+        if self._batch is not None:
+            self._batch.shutdown(10.0)
+        if not self.session.shutdown(15.0):
+            self.show_message("Some work did not stop in time; it is abandoned.")
+        event.accept()

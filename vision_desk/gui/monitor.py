@@ -1,0 +1,176 @@
+"""Monitoring: fps in and out, latency, drops, per-stage milliseconds and a one-minute plot."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+
+import numpy as np
+from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from vision_desk.engine.stats import StatsSnapshot
+
+os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
+import pyqtgraph as pg  # noqa: E402 - after choosing the binding
+
+HISTORY_S = 60.0
+BAR_SCALE = 10  # progress-bar units per millisecond
+VALUES_SHOWN = 8
+
+
+class MonitorPanel(QWidget):
+    """Live numbers, a bar per stage and a plot of fps and latency over the last minute."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._history: deque[tuple[float, float, float, float]] = deque(maxlen=int(HISTORY_S * 8))
+        self._stage_rows: list[tuple[QLabel, QProgressBar]] = []
+        self._stage_ids: list[str] = []
+        self.numbers: dict[str, QLabel] = {}
+
+        numbers = QGroupBox("Throughput")
+        form = QFormLayout(numbers)
+        for key, title in (("state", "Source"), ("device", "Device"), ("fps_in", "FPS in"), ("fps_out", "FPS out"),
+                           ("latency", "Latency"), ("dropped", "Dropped"), ("frames", "Frames")):
+            label = QLabel("-")
+            label.setObjectName(f"monitor_{key}")
+            self.numbers[key] = label
+            form.addRow(title, label)
+        self.numbers["fps_in"].setToolTip("Frames per second read from the source.")
+        self.numbers["fps_out"].setToolTip("Frames per second through the whole pipeline.")
+        self.numbers["latency"].setToolTip("Capture to processed-and-drawn, mean of the last frames (p95 in brackets).")
+        self.numbers["dropped"].setToolTip("Live frames skipped because processing was busy (files never drop).")
+
+        self.stages_box = QGroupBox("Stages (ms per frame)")
+        self.stages_grid = QGridLayout(self.stages_box)
+        self.stages_grid.setColumnStretch(1, 1)
+        self._empty = QLabel("No stages.")
+        self.stages_grid.addWidget(self._empty, 0, 0, 1, 2)
+
+        results = QGroupBox("Results (newest frame)")
+        results_layout = QVBoxLayout(results)
+        self.results = QLabel("-")
+        self.results.setObjectName("monitor_results")
+        self.results.setWordWrap(True)
+        self.results.setToolTip("Objects found and the values stages report (counts, flags, scores).")
+        results_layout.addWidget(self.results)
+
+        plots = QGroupBox("Last minute")
+        plots_layout = QVBoxLayout(plots)
+        self.fps_plot = pg.PlotWidget()
+        self.latency_plot = pg.PlotWidget()
+        for plot, label in ((self.fps_plot, "fps"), (self.latency_plot, "ms")):
+            plot.setMinimumHeight(110)
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            plot.setXRange(-HISTORY_S, 0, padding=0)
+            plot.showGrid(x=True, y=True, alpha=0.25)
+            plot.setLabel("left", label)
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("left").setWidth(36)
+            plot.setLimits(yMin=0)
+            plot.setYRange(0, 40 if label == "fps" else 100)
+            plot.enableAutoRange(axis="y")
+            plot.setAutoVisible(y=True)
+            plot.getPlotItem().addLegend(offset=(4, 4), labelTextSize="8pt")  # top left: new data is on the right
+        self.latency_plot.setXLink(self.fps_plot)
+        self.latency_plot.setLabel("bottom", "seconds")
+        self.fps_in_curve = self.fps_plot.plot(pen=pg.mkPen("#4c9be8", width=2), name="in")
+        self.fps_out_curve = self.fps_plot.plot(pen=pg.mkPen("#3cba54", width=2), name="out")
+        self.latency_curve = self.latency_plot.plot(pen=pg.mkPen("#f4a000", width=2), name="latency")
+        plots_layout.addWidget(self.fps_plot)
+        plots_layout.addWidget(self.latency_plot)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(numbers)
+        layout.addWidget(self.stages_box)
+        layout.addWidget(results)
+        layout.addWidget(plots, 1)
+
+    def set_dark(self, dark: bool) -> None:
+        background, foreground = ("#1f2226", "#c8ccd2") if dark else ("#ffffff", "#303338")
+        for plot in (self.fps_plot, self.latency_plot):
+            plot.setBackground(background)
+            for axis in ("left", "bottom"):
+                plot.getAxis(axis).setTextPen(foreground)
+                plot.getAxis(axis).setPen(foreground)
+
+    def reset(self) -> None:
+        """Forgets the plot history (a new source)."""
+        self._history.clear()
+        for curve in (self.fps_in_curve, self.fps_out_curve, self.latency_curve):
+            curve.setData([], [])
+
+    def update_stats(self, s: StatsSnapshot) -> None:
+        n = self.numbers
+        n["state"].setText(s.source_state or "-")
+        n["device"].setText(s.device)
+        n["fps_in"].setText(f"{s.fps_in:.1f}")
+        n["fps_out"].setText(f"{s.fps_out:.1f}")
+        n["latency"].setText(f"{s.latency_ms:.0f} ms  (p95 {s.latency_p95_ms:.0f})")
+        n["dropped"].setText(str(s.dropped))
+        total = f" / {s.total}" if s.total else ""
+        n["frames"].setText(f"{s.frames_out}{total}")
+        self._update_stages(list(s.stages))
+        self._history.append((time.monotonic(), s.fps_in, s.fps_out, s.latency_ms))
+        self._update_plot()
+
+    def update_results(self, detections: int, values: dict) -> None:
+        """The newest frame's object count and per-frame values (at most VALUES_SHOWN of them)."""
+        rows = [f"<tr><td>objects</td><td align='right'>&nbsp;{detections}</td></tr>"]
+        for key, value in list(values.items())[:VALUES_SHOWN]:
+            text = f"{value:.3g}" if isinstance(value, float) else str(value)
+            rows.append(f"<tr><td>{key}</td><td align='right'>&nbsp;{text[:40]}</td></tr>")
+        self.results.setText(f"<table width='100%'>{''.join(rows)}</table>")
+
+    def _update_stages(self, rows: list[dict]) -> None:
+        ids = [r["stage"] for r in rows]
+        if ids != self._stage_ids:
+            self._rebuild_stage_rows(ids)
+        budget = max([33.0] + [r["mean_ms"] for r in rows])
+        for (label, bar), row in zip(self._stage_rows, rows):
+            bar.setMaximum(int(budget * BAR_SCALE))
+            if row.get("error"):
+                bar.setValue(0)
+                bar.setFormat("error")
+                bar.setToolTip(row["error"])
+            elif not row["enabled"]:
+                bar.setValue(0)
+                bar.setFormat("off")
+            else:
+                bar.setValue(int(row["mean_ms"] * BAR_SCALE))
+                bar.setFormat(f"{row['mean_ms']:.1f} ms  (p95 {row['p95_ms']:.1f})")
+                bar.setToolTip("")
+
+    def _rebuild_stage_rows(self, ids: list[str]) -> None:
+        for label, bar in self._stage_rows:
+            label.deleteLater()
+            bar.deleteLater()
+        self._stage_rows = []
+        self._empty.setVisible(not ids)
+        for i, sid in enumerate(ids):
+            label = QLabel(sid)
+            bar = QProgressBar()
+            bar.setTextVisible(True)
+            bar.setMaximumHeight(18)
+            self.stages_grid.addWidget(label, i + 1, 0)
+            self.stages_grid.addWidget(bar, i + 1, 1)
+            self._stage_rows.append((label, bar))
+        self._stage_ids = ids
+
+    def _update_plot(self) -> None:
+        data = np.array(self._history, dtype=float)
+        now = time.monotonic()
+        keep = data[:, 0] >= now - HISTORY_S
+        data = data[keep]
+        x = data[:, 0] - now
+        self.fps_in_curve.setData(x, data[:, 1])
+        self.fps_out_curve.setData(x, data[:, 2])
+        self.latency_curve.setData(x, data[:, 3])
+
+    def stage_bar_texts(self) -> list[tuple[str, str]]:
+        """(stage id, bar text) per row, as shown."""
+        return [(label.text(), bar.format()) for label, bar in self._stage_rows]

@@ -1,0 +1,99 @@
+"""Settings remembered between runs, in one INI file (QSettings).
+
+The file lives where Qt keeps per-user INI settings: on Linux
+``~/.config/Vision Desk/vision-desk.ini``, on macOS
+``~/Library/Preferences/Vision Desk/vision-desk.ini`` (INI format), on Windows
+``%APPDATA%\\Vision Desk\\vision-desk.ini``. ``Settings.path`` says exactly where.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+ORGANIZATION = "Vision Desk"
+APPLICATION = "vision-desk"
+RECENT_MAX = 10
+
+
+def default_output_dir() -> Path:
+    movies = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MoviesLocation)
+    return Path(movies or Path.home()) / "Vision Desk"
+
+
+class _Setting:
+    """A typed QSettings value as an attribute of :class:`Settings`."""
+
+    def __init__(self, key: str, default: Any, kind: type, choices: tuple | None = None) -> None:
+        self.key, self.default, self.kind, self.choices = key, default, kind, choices
+
+    def __get__(self, settings: "Settings | None", owner: type) -> Any:
+        if settings is None:
+            return self
+        value = settings._get(self.key, self.default, self.kind)
+        return value if self.choices is None or value in self.choices else self.default
+
+    def __set__(self, settings: "Settings", value: Any) -> None:
+        settings.q.setValue(self.key, value)
+
+
+class Settings:
+    """Typed access to the app's QSettings."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.q = qsettings or QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+
+    @property
+    def path(self) -> str:
+        return self.q.fileName()
+
+    def _get(self, key: str, default: Any, kind: type) -> Any:
+        value = self.q.value(key, default)
+        if value is None:
+            return default
+        if kind is bool:
+            return value if isinstance(value, bool) else str(value).lower() in ("true", "1", "yes")
+        if kind is list:
+            return [str(v) for v in value] if isinstance(value, (list, tuple)) else ([str(value)] if value else [])
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    # -- simple values ---------------------------------------------------------------
+    theme = _Setting("ui/theme", "dark", str, choices=("light", "dark"))
+    record_annotated = _Setting("output/annotated", True, bool)
+    realtime = _Setting("playback/realtime", True, bool)
+    last_dir = _Setting("paths/last", str(Path.home()), str)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self._get("output/folder", str(default_output_dir()), str)).expanduser()
+
+    @output_dir.setter
+    def output_dir(self, value: str | Path) -> None:
+        self.q.setValue("output/folder", str(value))
+
+    # -- recent lists ----------------------------------------------------------------
+    def recent(self, key: str) -> list[str]:
+        return self._get(f"recent/{key}", [], list)
+
+    def add_recent(self, key: str, item: str) -> None:
+        items = [item] + [i for i in self.recent(key) if i != item]
+        self.q.setValue(f"recent/{key}", items[:RECENT_MAX])
+
+    def clear_recent(self, key: str) -> None:
+        self.q.remove(f"recent/{key}")
+
+    # -- window ----------------------------------------------------------------------
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self.q.value("window/geometry"), self.q.value("window/state")
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.q.setValue("window/geometry", geometry)
+        self.q.setValue("window/state", state)
+
+    def sync(self) -> None:
+        self.q.sync()

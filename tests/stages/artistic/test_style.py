@@ -187,3 +187,24 @@ def test_stage_runs_over_720p_clip(clip_720p: Path) -> None:
     for index, image in done.items():
         assert image.shape == (720, 1280, 3)
         assert gray_ssim(originals[index], image) < 0.6
+
+
+def test_torch7_model_loads_through_opencv(tmp_path: Path) -> None:
+    import torch
+
+    from tests.stages.artistic.torch7_files import write_tiny_fast_style
+    from vision_desk.stages.artistic.style_models import TORCH7_MEAN
+
+    path = tmp_path / "tiny_style.t7"
+    w = write_tiny_fast_style(path)
+    image = cv2.resize(skimage_bgr("astronaut"), (96, 64))
+    out = run_stage({"style": str(path), "size": 96, "stabilize": 0.0}, image)
+    # The same network written out in PyTorch: BGR minus the ImageNet mean in, plus the mean out.
+    F = torch.nn.functional  # noqa: N806
+    x = torch.from_numpy((image.astype(np.float32) - np.float32(TORCH7_MEAN)).transpose(2, 0, 1).copy())[None]
+    y = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), torch.from_numpy(w["w1"]), torch.from_numpy(w["b1"]))
+    y = torch.relu(F.instance_norm(y, weight=torch.from_numpy(w["gamma"]), bias=torch.from_numpy(w["beta"]), eps=1e-5))
+    y = F.conv2d(y, torch.from_numpy(w["w2"]), torch.from_numpy(w["b2"]))
+    expected = np.clip(np.rint(y[0].numpy().transpose(1, 2, 0) + np.float32(TORCH7_MEAN)), 0, 255)
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert np.abs(out.astype(int) - image).mean() > 20

@@ -26,7 +26,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import ModelMissingError, VisionDeskError
-from vision_desk.stages.artistic.style_models import parse_blend
+from vision_desk.stages.artistic.style_models import parse_blend, to_uint8
 from vision_desk.stages.artistic.temporal import TemporalSmoother, guide_of
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -88,7 +88,7 @@ def stylize(image: np.ndarray, net: StyleNet, size: int = 384, strength: float =
     small = cv2.resize(image, (pw, ph), interpolation=cv2.INTER_AREA) if (ph, pw) != (h, w) else image
     styled = net.run(small)
     if smoother is not None:
-        styled = cv2.convertScaleAbs(smoother(styled, guide_of(small, (pw, ph))))
+        styled = to_uint8(smoother(styled, guide_of(small, (pw, ph))))
     if (ph, pw) != (h, w):
         styled = cv2.resize(styled, (w, h), interpolation=cv2.INTER_LINEAR)
     if preserve_colors:

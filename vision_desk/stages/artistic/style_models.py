@@ -53,12 +53,17 @@ def ort_session(path: Path, device: str = "auto"):  # noqa: ANN201 - onnxruntime
     return ort.InferenceSession(str(path), opts, providers=providers)
 
 
+def to_uint8(values: np.ndarray) -> np.ndarray:
+    """Rounds and clips float pixel values to uint8 (cv2.convertScaleAbs would mirror negatives instead)."""
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
 def _to_rgb01(bgr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB).astype(np.float32) * np.float32(1.0 / 255.0)
 
 
 def _from_rgb01(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(cv2.convertScaleAbs(rgb, alpha=255.0), cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(to_uint8(rgb * 255.0), cv2.COLOR_RGB2BGR)
 
 
 def parse_blend(spec: str) -> np.ndarray | None:
@@ -141,7 +146,7 @@ class JohnsonTorch7:
         h, w = bgr.shape[:2]
         self.net.setInput(cv2.dnn.blobFromImage(bgr, 1.0, (w, h), TORCH7_MEAN, swapRB=False, crop=False))
         out = self.net.forward()[0] + np.array(TORCH7_MEAN, np.float32)[:, None, None]
-        return cv2.convertScaleAbs(np.ascontiguousarray(out.transpose(1, 2, 0)))
+        return to_uint8(out.transpose(1, 2, 0))
 
 
 def transformer_net():  # noqa: ANN201 - torch is imported lazily

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.media import skimage_bgr, write_clip
-from tests.stages.artistic.caffe_files import write_tiny_colorization
+from vision_desk.stages.artistic.caffe_write import write_tiny_colorization
 
 #: The constant colour the "constant" network predicts everywhere (Lab a, b).
 CONSTANT_AB = (40.0, -30.0)

@@ -14,7 +14,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, spec_from_dict
 from vision_desk.engine.runner import Engine
 from vision_desk.engine.stage import stage_class
-from vision_desk.errors import ModelMissingError, PipelineError
+from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError
 from vision_desk.stages.artistic.colorize import ColorizationNet, colorize
 from vision_desk.stages.artistic.lab import lab8_l, merge_l_ab
 
@@ -141,3 +141,45 @@ def test_real_weights_bring_astronaut_closer_to_its_colours() -> None:
     err_out = np.abs(cv2.cvtColor(out, cv2.COLOR_BGR2Lab)[..., 1:] - ab_true).mean()
     print(f"astronaut ab error: gray {err_gray:.2f}, colorized {err_out:.2f}")
     assert err_out < err_gray - 1.0
+
+
+def test_gpu_path_runs_the_same_weights_in_pytorch(tiny_colorization: dict[str, Path]) -> None:
+    """The CUDA path rebuilds the Caffe chain in PyTorch from OpenCV's loaded weights; here on the CPU."""
+    files = tiny_colorization
+    opencv = _net(files)
+    torch_net = ColorizationNet(files["prototxt"], files["caffemodel"], files["points"], torch_device="cpu")
+    square = lab8_l(cv2.resize(skimage_bgr("astronaut"), (224, 224), interpolation=cv2.INTER_AREA))
+    a, b = opencv.predict_ab(square), torch_net.predict_ab(square)
+    assert np.abs(a).max() > 5
+    np.testing.assert_allclose(a, b, atol=0.01)
+    image = skimage_bgr("coffee")
+    out = colorize(image, torch_net)
+    np.testing.assert_array_equal(lab8_l(out), lab8_l(image))
+    differ = np.any(out != colorize(image, opencv), axis=2)
+    assert differ.mean() < 0.01  # ab agrees to 0.01; only rounding at a few pixels can flip
+
+
+def test_parse_prototxt_reads_the_network_layout() -> None:
+    from vision_desk.stages.artistic.caffe_torch import parse_prototxt
+    from vision_desk.stages.artistic.caffe_write import zhang_layout_prototxt
+
+    layers = parse_prototxt(zhang_layout_prototxt())["layer"]
+    conv5 = next(layer for layer in layers if layer["name"] == ["conv5_1"])
+    assert conv5["convolution_param"][0]["dilation"] == ["2"] and conv5["convolution_param"][0]["pad"] == ["2"]
+    assert [layer["name"][0] for layer in layers][-4:] == ["conv8_313_rh", "class8_313_rh", "class8_ab", "Silence"]
+
+
+def test_device_cuda_runs_on_a_gpu_or_says_there_is_none(tiny_colorization: dict[str, Path]) -> None:
+    import torch
+
+    cls = stage_class("colorize")
+    stage = cls(cls.Params(**colorize_params(tiny_colorization, device="cuda")))
+    image = skimage_bgr("chelsea")
+    if torch.cuda.is_available():
+        frame = Frame(image.copy(), 0, 0.0)
+        stage.process(frame)
+        np.testing.assert_array_equal(lab8_l(frame.image), lab8_l(image))
+    else:
+        with pytest.raises(VisionDeskError) as err:
+            stage.setup()
+        assert "device" in str(err.value) and "\n" not in str(err.value)

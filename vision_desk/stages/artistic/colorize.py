@@ -27,7 +27,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import ModelMissingError, VisionDeskError
-from vision_desk.stages.artistic.lab import lab8_l, merge_l_ab
+from vision_desk.stages.artistic.lab import exact_colour_table, lab8_l, merge_l_ab
 from vision_desk.stages.artistic.temporal import TemporalSmoother
 
 #: conv8_313_rh's scale: the softmax temperature of the annealed mean (1 / 0.38), as in the authors' demo.
@@ -178,6 +178,7 @@ class ColorizeStage(Stage):
         if self._net is None or self._files != files:
             self._net = ColorizationNet(*resolve_files(*files[:3]), torch_device=colorize_device(p.device))
             self._files = files
+        exact_colour_table()  # built once per process: a few seconds here rather than in the first frame
 
     def reset(self) -> None:
         self._smoother.reset()

@@ -3,7 +3,7 @@
 OpenCV's 8-bit Lab stores L as ``L * 255 / 100`` and a, b offset by 128. A
 naive ``Lab -> BGR`` round trip does not keep L: rounding to 8-bit BGR moves
 it by a step or two, and a chroma the sRGB gamut cannot hold at that
-lightness is clipped, which can move L a lot. :func:`merge_l_ab` therefore
+lightness is clipped, which can move L a lot. :func:`merge_exact` therefore
 
 1. converts in 8-bit Lab and checks L in that same representation; a pixel
    whose L moved by more than two steps holds a colour outside the sRGB gamut
@@ -15,7 +15,10 @@ lightness is clipped, which can move L a lot. :func:`merge_l_ab` therefore
    256-row table built once).
 
 So ``cv2.cvtColor(out, COLOR_BGR2Lab)[..., 0]`` equals the L it was given,
-for every pixel, always.
+for every pixel, always. That search is too slow per frame, so it is run once
+over a grid of all L and every other a, b (:func:`exact_colour_table`), and
+:func:`merge_l_ab` converts a frame directly, taking from the table only the
+pixels whose L the direct conversion moved.
 """
 
 from __future__ import annotations
@@ -78,20 +81,14 @@ def exact_l_table() -> np.ndarray:
     return table
 
 
-def merge_l_ab(l8: np.ndarray, ab: np.ndarray) -> np.ndarray:
-    """A BGR uint8 image whose 8-bit Lab L is exactly ``l8`` and whose ab is as close to ``ab`` as the gamut allows.
+def merge_exact(lab: np.ndarray) -> np.ndarray:
+    """BGR uint8 rows (N, 3) for 8-bit Lab rows (N, 3): exactly each row's L, ab as close as the gamut allows.
 
-    Args:
-        l8: HxW uint8, L in OpenCV's 8-bit scale (as from :func:`lab8_l`).
-        ab: HxWx2 float, a and b in Lab units (about -110..110).
+    The careful, slow path (steps 1-3 of the module docstring); :func:`merge_l_ab`
+    uses it through a table, once per process.
     """
-    h, w = l8.shape
-    lab = np.empty((h, w, 3), np.uint8)
-    lab[..., 0] = l8
-    lab[..., 1:] = np.clip(np.rint(ab + 128.0), 0, 255)
-    out = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
-    flat = out.reshape(-1, 3)
-    lab = lab.reshape(-1, 3)
+    lab = np.ascontiguousarray(lab, np.uint8).reshape(-1, 3)
+    flat = _bgr8(lab)
     target = lab[:, 0].astype(np.int16)
     off = target - _lab8(flat)[:, 0]
     # 1. Colours outside the gamut come back far from their L: shrink their chroma until they fit.
@@ -111,7 +108,7 @@ def merge_l_ab(l8: np.ndarray, ab: np.ndarray) -> np.ndarray:
     idx = np.nonzero(off)[0]
     for nudge in _NUDGES:
         if not idx.size:
-            return out
+            return flat
         px = np.clip(flat[idx].astype(np.int16) + np.sign(off[idx])[:, None] * nudge, 0, 255).astype(np.uint8)
         exact = _lab8(px)[:, 0] == target[idx]
         flat[idx[exact]] = px[exact]
@@ -119,4 +116,42 @@ def merge_l_ab(l8: np.ndarray, ab: np.ndarray) -> np.ndarray:
     # 3. Whatever is left gets the least-coloured colour with exactly its L.
     if idx.size:
         flat[idx] = exact_l_table()[target[idx]]
+    return flat
+
+
+@lru_cache(maxsize=1)
+def exact_colour_table() -> np.ndarray:
+    """(256, 128, 128, 3) uint8: :func:`merge_exact` of every (L, a, b) with a, b on even 8-bit values.
+
+    12.6 MB, built once per process (a few seconds on a 2-core CPU; the colorize
+    stage builds it in ``setup``), so that frames need no per-pixel search.
+    """
+    grid = np.empty((256, 128, 128, 3), np.uint8)
+    grid[..., 0] = np.arange(256, dtype=np.uint8)[:, None, None]
+    grid[..., 1] = (2 * np.arange(128, dtype=np.uint8))[None, :, None]
+    grid[..., 2] = (2 * np.arange(128, dtype=np.uint8))[None, None, :]
+    return merge_exact(grid.reshape(-1, 3)).reshape(256, 128, 128, 3)
+
+
+def merge_l_ab(l8: np.ndarray, ab: np.ndarray) -> np.ndarray:
+    """A BGR uint8 image whose 8-bit Lab L is exactly ``l8`` and whose ab is as close to ``ab`` as the gamut allows.
+
+    Most pixels (about four in five) convert directly with L intact and keep
+    their exact 8-bit ab; the rest come from :func:`exact_colour_table`, with a
+    and b rounded down to an even 8-bit value (at most one Lab unit off).
+
+    Args:
+        l8: HxW uint8, L in OpenCV's 8-bit scale (as from :func:`lab8_l`).
+        ab: HxWx2 float, a and b in Lab units (about -110..110).
+    """
+    h, w = l8.shape
+    lab = np.empty((h, w, 3), np.uint8)
+    lab[..., 0] = l8
+    lab[..., 1:] = np.clip(np.rint(ab + 128.0), 0, 255)
+    out = cv2.cvtColor(lab, cv2.COLOR_Lab2BGR)
+    flat, lab = out.reshape(-1, 3), lab.reshape(-1, 3)
+    bad = np.nonzero(_lab8(flat)[:, 0] != lab[:, 0])[0]
+    if bad.size:
+        rows = lab[bad]
+        flat[bad] = exact_colour_table()[rows[:, 0], rows[:, 1] >> 1, rows[:, 2] >> 1]
     return out

@@ -43,6 +43,17 @@ def _colorize_variants(workdir: Path) -> list[tuple[str, dict, str]]:
     ]
 
 
+def _painting(workdir: Path) -> Path:
+    """A painting-like style picture: scikit-image's rocket through OpenCV's edge-preserving stylization."""
+    import cv2
+    from skimage import data
+
+    path = workdir / "painting.png"
+    if not path.exists():
+        cv2.imwrite(str(path), cv2.stylization(cv2.cvtColor(data.rocket(), cv2.COLOR_RGB2BGR), sigma_s=60, sigma_r=0.45))
+    return path
+
+
 def _device_note() -> str:
     import onnxruntime
 
@@ -64,6 +75,7 @@ def rows(ctx: BenchContext) -> Iterator[BenchRow]:
         ("style 19 @384 (default), Magenta", {"style": "19"}),
         ("style 19 @256, Magenta", {"style": "19", "size": 256}),
         ("style 19 @384, preserve colours", {"style": "19", "preserve_colors": True}),
+        ("style from a picture (arbitrary, 384)", {"style": str(_painting(ctx.workdir))}),
     ]:
         n, t = measure(engine_run, short, [{"stage": "style", "params": params}])
         yield BenchRow(group, name, n / t, n, baseline=BASELINE, note=f"ONNX Runtime on {ort_device}")

@@ -220,3 +220,12 @@ def test_device_cuda_runs_on_a_gpu_or_says_there_is_none() -> None:
         with pytest.raises(VisionDeskError) as err:
             run_stage({"style": "19", "device": "cuda"}, image)
         assert "onnxruntime-gpu" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["style", "colorize"])
+def test_presets_validate(name: str) -> None:
+    from vision_desk.engine.pipeline import load_spec
+    from vision_desk.resources import pipelines_dir
+
+    spec = load_spec(pipelines_dir() / f"{name}.yaml")
+    assert [s.stage for s in spec.stages] == [name]

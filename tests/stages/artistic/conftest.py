@@ -60,3 +60,34 @@ def read_frames(path: Path) -> list[np.ndarray]:
         frames.append(image)
     cap.release()
     return frames
+
+
+def run_frames(stage_id: str, params: dict, frames: list[np.ndarray]) -> list[np.ndarray]:
+    """One stage instance (set up once) over the frames in order; the processed images."""
+    from vision_desk.engine.frame import Frame
+    from vision_desk.engine.stage import stage_class
+
+    cls = stage_class(stage_id)
+    stage = cls(cls.Params(**params))
+    stage.setup()
+    out = []
+    for i, image in enumerate(frames):
+        frame = Frame(image.copy(), i, i / 30)
+        stage.process(frame)
+        out.append(frame.image)
+    return out
+
+
+def engine_outputs(clip: Path, stage_id: str, params: dict, frames: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(decoded original, processed image) pairs from a real engine run of one stage over the clip."""
+    from vision_desk.engine.pipeline import Pipeline, spec_from_dict
+    from vision_desk.engine.runner import Engine
+
+    spec = spec_from_dict({"stages": [{"stage": stage_id, "params": params}]})
+    done: dict[int, np.ndarray] = {}
+    engine = Engine(str(clip), Pipeline(spec), live=False, annotate=False, max_frames=frames,
+                    on_frame=lambda f: done.__setitem__(f.index, f.image.copy()))
+    stats = engine.run()
+    assert engine.error is None and stats.frames_out == frames
+    originals = read_frames(clip)
+    return [(originals[i], image) for i, image in sorted(done.items())]

@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 
 from tests.media import skimage_bgr
-from tests.stages.artistic.conftest import CONSTANT_AB, colorize_params, read_frames
-from vision_desk.engine.frame import Frame
-from vision_desk.engine.pipeline import Pipeline, spec_from_dict
-from vision_desk.engine.runner import Engine
+from tests.stages.artistic.conftest import CONSTANT_AB, colorize_params, engine_outputs, run_frames
+from vision_desk.engine.pipeline import spec_from_dict
 from vision_desk.engine.stage import stage_class
 from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError
 from vision_desk.stages.artistic.colorize import ColorizationNet, colorize
@@ -109,17 +107,10 @@ def test_merge_keeps_l_for_every_level_and_extreme_colours() -> None:
 
 
 def test_stage_colours_720p_clip_through_the_engine(clip_720p: Path, tiny_colorization: dict[str, Path]) -> None:
-    spec = spec_from_dict({"stages": [{"stage": "colorize", "params": colorize_params(tiny_colorization)}]})
-    done: dict[int, np.ndarray] = {}
-    engine = Engine(str(clip_720p), Pipeline(spec), live=False, annotate=False, max_frames=8,
-                    on_frame=lambda f: done.__setitem__(f.index, f.image.copy()))
-    stats = engine.run()
-    assert engine.error is None and stats.frames_out == 8
-    originals = read_frames(clip_720p)
-    for index, image in done.items():
+    for original, image in engine_outputs(clip_720p, "colorize", colorize_params(tiny_colorization), frames=8):
         assert image.shape == (720, 1280, 3)
-        np.testing.assert_array_equal(lab8_l(image), lab8_l(originals[index]))
-        assert np.abs(image.astype(int) - originals[index]).mean() > 2
+        np.testing.assert_array_equal(lab8_l(image), lab8_l(original))
+        assert np.abs(image.astype(int) - original).mean() > 2
 
 
 weights_present = True
@@ -172,14 +163,11 @@ def test_parse_prototxt_reads_the_network_layout() -> None:
 def test_device_cuda_runs_on_a_gpu_or_says_there_is_none(tiny_colorization: dict[str, Path]) -> None:
     import torch
 
-    cls = stage_class("colorize")
-    stage = cls(cls.Params(**colorize_params(tiny_colorization, device="cuda")))
+    params = colorize_params(tiny_colorization, device="cuda")
     image = skimage_bgr("chelsea")
     if torch.cuda.is_available():
-        frame = Frame(image.copy(), 0, 0.0)
-        stage.process(frame)
-        np.testing.assert_array_equal(lab8_l(frame.image), lab8_l(image))
+        np.testing.assert_array_equal(lab8_l(run_frames("colorize", params, [image])[0]), lab8_l(image))
     else:
         with pytest.raises(VisionDeskError) as err:
-            stage.setup()
+            run_frames("colorize", params, [image])
         assert "device" in str(err.value) and "\n" not in str(err.value)

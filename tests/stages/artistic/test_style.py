@@ -10,11 +10,8 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from tests.media import skimage_bgr
-from tests.stages.artistic.conftest import read_frames
-from vision_desk.engine.frame import Frame
-from vision_desk.engine.pipeline import Pipeline, spec_from_dict
-from vision_desk.engine.runner import Engine
-from vision_desk.engine.stage import stage_class
+from tests.stages.artistic.conftest import engine_outputs, run_frames
+from vision_desk.engine.pipeline import spec_from_dict
 from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError
 from vision_desk.stages.artistic.style import load_style, stylize
 
@@ -49,12 +46,7 @@ def palette_overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def run_stage(params: dict, image: np.ndarray) -> np.ndarray:
-    cls = stage_class("style")
-    stage = cls(cls.Params(**params))
-    stage.setup()
-    frame = Frame(image.copy(), 0, 0.0)
-    stage.process(frame)
-    return frame.image
+    return run_frames("style", params, [image])[0]
 
 
 @pytest.fixture(scope="module")
@@ -177,16 +169,9 @@ def test_pytorch_pth_model_loads_in_the_pytorch_examples_layout(tmp_path: Path) 
 
 
 def test_stage_runs_over_720p_clip(clip_720p: Path) -> None:
-    spec = spec_from_dict({"stages": [{"stage": "style", "params": {"style": "7", "size": 256}}]})
-    done: dict[int, np.ndarray] = {}
-    engine = Engine(str(clip_720p), Pipeline(spec), live=False, annotate=False, max_frames=6,
-                    on_frame=lambda f: done.__setitem__(f.index, f.image.copy()))
-    stats = engine.run()
-    assert engine.error is None and stats.frames_out == 6
-    originals = read_frames(clip_720p)
-    for index, image in done.items():
+    for original, image in engine_outputs(clip_720p, "style", {"style": "7", "size": 256}, frames=6):
         assert image.shape == (720, 1280, 3)
-        assert gray_ssim(originals[index], image) < 0.6
+        assert gray_ssim(original, image) < 0.6
 
 
 def test_torch7_model_loads_through_opencv(tmp_path: Path) -> None:

@@ -9,22 +9,8 @@ import numpy as np
 import pytest
 
 from tests.media import skimage_bgr
-from tests.stages.artistic.conftest import colorize_params, read_frames
-from vision_desk.engine.frame import Frame
-from vision_desk.engine.stage import stage_class
+from tests.stages.artistic.conftest import colorize_params, read_frames, run_frames
 from vision_desk.stages.artistic.temporal import TemporalSmoother
-
-
-def run_frames(stage_id: str, params: dict, frames: list[np.ndarray]) -> list[np.ndarray]:
-    cls = stage_class(stage_id)
-    stage = cls(cls.Params(**params))
-    stage.setup()
-    out = []
-    for i, image in enumerate(frames):
-        frame = Frame(image.copy(), i, i / 30)
-        stage.process(frame)
-        out.append(frame.image)
-    return out
 
 
 def flicker(images: list[np.ndarray], skip: int = 5) -> float:

@@ -25,7 +25,7 @@ from pydantic import field_validator
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
-from vision_desk.errors import ModelMissingError, VisionDeskError
+from vision_desk.errors import VisionDeskError
 from vision_desk.stages.artistic.style_models import parse_blend, to_uint8
 from vision_desk.stages.artistic.temporal import TemporalSmoother, guide_of
 
@@ -156,5 +156,3 @@ class StyleStage(Stage):
         smoother = self._smoother if p.stabilize > 0 else None
         frame.image = stylize(frame.image, self._net, p.size, p.strength, p.preserve_colors, smoother)
 
-
-__all__ = ["ModelMissingError", "StyleStage", "load_style", "stylize"]

@@ -214,3 +214,9 @@ def test_presets_validate(name: str) -> None:
 
     spec = load_spec(pipelines_dir() / f"{name}.yaml")
     assert [s.stage for s in spec.stages] == [name]
+
+
+def test_a_colorize_model_name_is_not_a_style() -> None:
+    with pytest.raises(VisionDeskError) as err:
+        load_style("colorization-v2")
+    assert "0-25" in str(err.value)

@@ -54,7 +54,8 @@ def load_style(style: str, device: str = "auto") -> StyleNet:
         return sm.MagentaArbitrary(picture, device)
     from vision_desk.models import load_manifest, resolve
 
-    if path.suffix.lower() not in MODEL_SUFFIXES and style not in load_manifest():
+    known = load_manifest().get(style)
+    if path.suffix.lower() not in MODEL_SUFFIXES and (known is None or "style" not in known.used_by):
         raise VisionDeskError(
             f"style '{style}' is neither a built-in style number (0-25), an image file, a .t7/.pth model nor a model name; "
             "'vision-desk models list' shows the style models."
@@ -101,7 +102,7 @@ def stylize(image: np.ndarray, net: StyleNet, size: int = 384, strength: float =
 class StyleParams(StageParams):
     style: str = param("19", help="A built-in style 0-25 or a blend like 3:0.5,12:0.5; a picture (any painting) as the style; or a .t7/.pth fast-style model or its name (johnson-candy).", widget="text")
     strength: float = param(1.0, ge=0.0, le=1.0, step=0.05, help="Blend with the original frame: 0 leaves it untouched, 1 is the full style.", widget="slider")
-    size: int = param(384, ge=64, le=2048, step=32, help="Longer side, in pixels, the network works at (never above the frame's); the cost grows with its square. The arbitrary-style network always works at 384.")
+    size: int = param(384, ge=64, le=2048, step=32, help="Longer side, in pixels, the network works at (never above the frame's); the cost grows with its square. The arbitrary-style network's input is fixed at 384.")
     preserve_colors: bool = param(False, help="Keep the frame's own colours: only the stylised brightness is used.")
     stabilize: float = param(0.6, ge=0.0, le=0.95, step=0.05, help="Temporal stabilisation against flicker on video: share of the previous output kept where the scene is still; 0 is off.")
     device: Literal["auto", "cpu", "cuda"] = param("auto", help="Where the network runs: the GPU when there is one (auto), or the CPU.")

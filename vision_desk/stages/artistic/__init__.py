@@ -1,0 +1,1 @@
+"""Artistic stages: colorization of black-and-white video and neural style transfer."""

@@ -70,6 +70,15 @@ def test_short_run_over_a_720p_clip(clip_720p: Path, astronaut_png: Path, stages
     assert all(v >= minimum and shape == (720, 1280, 3) for v, shape in seen)
 
 
+@pytest.mark.parametrize("preset", ["faces.yaml", "face_privacy.yaml"])
+def test_presets_validate(preset):
+    from vision_desk.engine.pipeline import load_spec
+    from vision_desk.resources import pipelines_dir
+
+    spec = load_spec(pipelines_dir() / preset)
+    assert spec.stages[0].stage == "faces" and spec.stages[0].params["recognize"] is True
+
+
 def test_stage_modules_keep_heavy_imports_out_of_import_time():
     code = (
         "import sys, importlib, pkgutil, vision_desk.stages.faces as f\n"

@@ -74,23 +74,25 @@ def mtcnn(min_size: int = 20, device: str = "cpu") -> Any:
     return MTCNN(min_face_size=min_size, keep_all=True, device=device)
 
 
-def detect_faces(image: np.ndarray, *, min_size: int = 20, confidence: float = 0.9, device: str = "cpu") -> FaceBoxes:
+def detect_faces(image: np.ndarray, *, min_size: int = 20, confidence: float = 0.9, device: str | None = None) -> FaceBoxes:
     """Finds faces in a BGR image with MTCNN.
 
     Args:
         image: HxWx3 uint8 BGR.
         min_size: smallest face (longer box side, pixels) to report; also MTCNN's pyramid start.
         confidence: faces scoring below it are dropped.
-        device: torch device for the three small networks.
+        device: torch device for the three small networks; the best available when None.
 
     Returns:
         The faces, largest first, boxes clipped to the image.
     """
     import torch
 
+    from vision_desk.weights import pick_device
+
     rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     with torch.inference_mode():
-        boxes, scores, points = mtcnn(min_size, device).detect(rgb, landmarks=True)
+        boxes, scores, points = mtcnn(min_size, device or pick_device()).detect(rgb, landmarks=True)
     if boxes is None:
         return FaceBoxes.empty()
     # With numpy 2, facenet-pytorch 2.5.3 returns object arrays: cast them.

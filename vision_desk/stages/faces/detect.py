@@ -18,6 +18,13 @@ from vision_desk.stages.faces.tracking import FaceTracker, IdentityVoter, person
 FACES_ID = "faces"
 
 
+class FaceSourceParams(StageParams):
+    """Detection settings of the stages that find faces themselves when no ``faces`` stage runs before them."""
+
+    min_size: int = param(20, ge=10, le=1000, help="Smallest face (pixels) MTCNN looks for when no 'faces' stage runs before this one.")
+    confidence: float = param(0.9, ge=0.0, le=1.0, step=0.01, help="MTCNN confidence when no 'faces' stage runs before this one.")
+
+
 class FacesParams(StageParams):
     min_size: int = param(20, ge=10, le=1000, help="Smallest face side in pixels MTCNN looks for; larger is faster.")
     confidence: float = param(0.9, ge=0.0, le=1.0, step=0.01, help="Faces MTCNN scores below this are dropped.")
@@ -78,7 +85,7 @@ class FacesStage(Stage):
 
     # -- lifecycle -------------------------------------------------------------------
     def setup(self) -> None:
-        detect_faces(np.zeros((64, 64, 3), np.uint8), device=self._device())  # loads MTCNN now, not in the first frame
+        detect_faces(np.zeros((64, 64, 3), np.uint8))  # loads MTCNN now, not in the first frame
         self._prepare()
 
     @staticmethod
@@ -143,7 +150,7 @@ class FacesStage(Stage):
 
     def _analyse(self, frame: Frame) -> Detections:
         p = self.params
-        faces = detect_faces(frame.image, min_size=p.min_size, confidence=p.confidence, device=self._device())
+        faces = detect_faces(frame.image, min_size=p.min_size, confidence=p.confidence)
         track_ids, keys = self._track(frame, faces)
         columns = {}
         if p.recognize:

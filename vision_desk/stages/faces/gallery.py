@@ -194,9 +194,9 @@ class Gallery:
         new = check_name(new)
         with self._conn:
             person = self._person_id(old)
-            other = self._conn.execute("SELECT id FROM people WHERE name = ?", (new,)).fetchone()
+            other = self._conn.execute("SELECT id, name FROM people WHERE name = ?", (new,)).fetchone()
             if other and other[0] != person:
-                raise VisionDeskError(f"the gallery already has '{new}'; remove or rename that person first.")
+                raise VisionDeskError(f"the gallery already has '{other[1]}'; remove or rename that person first.")
             self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person))
 
     def remove(self, name: str) -> int:

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.params import param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
 from vision_desk.stages.faces.backends import predict_landmarks
-from vision_desk.stages.faces.detect import faces_for, frame_faces
+from vision_desk.stages.faces.detect import FaceSourceParams, faces_for, frame_faces
 
 #: The 68-point layout (iBUG 300-W, 0-based): groups drawn as contours, closed or open.
 CONTOURS: dict[str, tuple[range, bool]] = {
@@ -68,12 +68,10 @@ def head_pose(points: np.ndarray, image_size: tuple[int, int]) -> tuple[float, f
     return yaw, pitch, roll, rvec.reshape(3), tvec.reshape(3)
 
 
-class LandmarksParams(StageParams):
+class LandmarksParams(FaceSourceParams):
     style: Literal["points", "contours", "both"] = param("points", help="Draw the 68 landmarks as dots, as the face's contours, or both.")
     pose: bool = param(True, help="Estimate each face's head pose (yaw, pitch, roll) with solvePnP.")
     axes: bool = param(True, help="Draw the head pose as 3-D axes from the nose tip.")
-    min_size: int = param(20, ge=10, le=1000, help="Smallest face MTCNN looks for when no 'faces' stage runs before this one.")
-    confidence: float = param(0.9, ge=0.0, le=1.0, step=0.01, help="MTCNN confidence when no 'faces' stage runs before this one.")
 
 
 class LandmarksStage(Stage):

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.params import param
 from vision_desk.engine.stage import Stage
-from vision_desk.stages.faces.detect import faces_for
+from vision_desk.stages.faces.detect import FaceSourceParams, faces_for
 from vision_desk.stages.faces.recognize import UNKNOWN
 
 
@@ -63,14 +63,13 @@ def anonymize(image: np.ndarray, boxes: np.ndarray, method: str = "blur", streng
     return out
 
 
-class FacePrivacyParams(StageParams):
+class FacePrivacyParams(FaceSourceParams):
     method: Literal["blur", "pixelate", "fill"] = param("blur", help="How faces are hidden: Gaussian blur, a coarse mosaic, or a solid colour.")
     faces: Literal["all", "unknown"] = param("all", help="Hide every face, or only faces the 'faces' stage did not name (without recognition every face is unknown).")
     strength: int = param(40, ge=1, le=100, help="Blur size as a percentage of the face, or mosaic coarseness (100 = 3 cells across).")
     padding: float = param(0.15, ge=0.0, le=1.0, step=0.05, help="Grow each face box by this fraction on every side, to cover hair and chin.")
     shape: Literal["ellipse", "box"] = param("ellipse", help="Hide an ellipse inside the box, or the whole box.")
     color: tuple[int, int, int] = param((0, 0, 0), widget="color", help="Fill colour (BGR) for the fill method.")
-    min_size: int = param(20, ge=10, le=1000, help="Smallest face MTCNN looks for when no 'faces' stage runs before this one.")
     confidence: float = param(0.8, ge=0.0, le=1.0, step=0.01, help="MTCNN confidence when no 'faces' stage runs before this one (lower hides more).")
 
 

@@ -21,7 +21,7 @@ from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
 from vision_desk.stages.faces.backends import detect_faces, predict_landmarks
-from vision_desk.stages.faces.detect import faces_for, frame_faces
+from vision_desk.stages.faces.detect import FaceSourceParams, faces_for, frame_faces
 
 
 def delaunay(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -107,12 +107,10 @@ def largest_face_landmarks(image: np.ndarray) -> np.ndarray:
     return predict_landmarks(image, faces.xyxy[:1], 68)[0]
 
 
-class FaceSwapParams(StageParams):
+class FaceSwapParams(FaceSourceParams):
     mode: Literal["pair", "image"] = param("pair", help="pair: swap the two largest faces in the frame; image: put the face from 'image' onto every face.")
     image: str = param("", widget="image_path", file_filter="Images (*.png *.jpg *.jpeg *.bmp *.webp)", help="Photo with one clear face, for the image mode.")
     seamless: bool = param(True, help="Blend with Poisson (seamless) cloning so light and skin tone match; off pastes the warped face.")
-    min_size: int = param(40, ge=10, le=1000, help="Smallest face MTCNN looks for when no 'faces' stage runs before this one.")
-    confidence: float = param(0.9, ge=0.0, le=1.0, step=0.01, help="MTCNN confidence when no 'faces' stage runs before this one.")
 
 
 class FaceSwapStage(Stage):

@@ -17,7 +17,7 @@ import pytest
 from tests.stages.faces.helpers import ASTRONAUT, run_stages
 from vision_desk.stages.faces.backends import DEFAULT_THRESHOLDS, FaceBoxes, make_embedder
 from vision_desk.stages.faces.gallery import Gallery
-from vision_desk.stages.faces.recognize import UNKNOWN, enrol_images, identify
+from vision_desk.stages.faces.recognize import UNKNOWN, enrol_face, enrol_images, identify
 
 THRESHOLD = DEFAULT_THRESHOLDS["dlib"]
 
@@ -118,3 +118,15 @@ def test_a_person_enrolled_while_the_stage_runs_is_recognised(zidane, tmp_path, 
     assert list(after.detections.data["identity"]) == ["Carlo", UNKNOWN]
     assert after.values["faces_known"] == 1 and after.values["faces_unknown"] == 1
     pipeline.close()
+
+
+def test_a_face_picked_in_a_frame_can_be_enrolled(zidane, tmp_path):
+    """The GUI's path: the user picks a face box in the live view and types a name."""
+    frame = run_stages([{"stage": "faces"}], zidane)
+    ancelotti, zidane_face = frame.detections.xyxy
+    with Gallery(tmp_path / "g.sqlite") as gallery:
+        enrol_face(gallery, "Zinedine", zidane, zidane_face)
+        assert [(p.name, p.images) for p in gallery.people()] == [("Zinedine", 1)]
+        assert gallery.thumbnail("Zinedine")[:2] == b"\xff\xd8"  # a JPEG
+    det = recognise(zidane, tmp_path / "g.sqlite")
+    assert list(det.data["identity"]) == [UNKNOWN, "Zinedine"]

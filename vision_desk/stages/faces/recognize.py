@@ -81,6 +81,15 @@ class EnrolResult:
     note: str
 
 
+def enrol_face(gallery: Gallery, name: str, image: np.ndarray, box, backend: str = "dlib", source: str = "live view") -> None:  # noqa: ANN001
+    """Enrols the face in ``box`` (xyxy) of a BGR frame: what the GUI does when a user picks a face and types a name."""
+    gallery.check_backend(backend)
+    box = np.asarray(box, np.float32).reshape(1, 4)
+    face = FaceBoxes(box, np.ones(1, np.float32), np.zeros((1, 5, 2), np.float32))
+    embedding = make_embedder(backend).embed(image, face)[0]
+    gallery.add(name, embedding, backend, source=source, thumbnail=face_thumbnail(image, box[0]))
+
+
 def enrol_images(gallery: Gallery, name: str, paths: Iterable[str | Path], backend: str = "dlib", *,
                  min_size: int = 20, confidence: float = 0.9) -> list[EnrolResult]:
     """Enrols a person from image files or folders: the largest face of each image is embedded and stored.

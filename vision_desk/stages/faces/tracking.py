@@ -1,0 +1,148 @@
+"""Stable identities: which track a face belongs to, and a vote over its recent recognitions.
+
+A face takes the track id of the tracked person box that contains it (the
+``track`` stage sets ``track_id`` on person boxes); where no tracked boxes
+exist, a small IoU tracker over the faces themselves gives the ids. Each track
+keeps its last few recognitions and shows the name most of them agree on, so
+one blurred frame does not flip a label.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+
+import numpy as np
+
+from vision_desk.engine.results import Detections
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(len(a), len(b)) intersection over union of xyxy boxes."""
+    a = np.asarray(a, np.float32).reshape(-1, 4)
+    b = np.asarray(b, np.float32).reshape(-1, 4)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
+
+
+class FaceTracker:
+    """Greedy IoU tracking of face boxes between detection rounds.
+
+    Args:
+        min_iou: a face continues a track when their boxes overlap at least this much.
+        max_misses: a track unseen for more rounds than this is forgotten.
+    """
+
+    def __init__(self, min_iou: float = 0.3, max_misses: int = 10) -> None:
+        self.min_iou = min_iou
+        self.max_misses = max_misses
+        self._boxes: dict[int, np.ndarray] = {}
+        self._misses: dict[int, int] = {}
+        self._next = 1
+
+    def reset(self) -> None:
+        self._boxes.clear()
+        self._misses.clear()
+        self._next = 1
+
+    def update(self, boxes: np.ndarray) -> np.ndarray:
+        """Track ids (int64) for this round's boxes."""
+        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+        ids = np.full(len(boxes), -1, np.int64)
+        known = list(self._boxes)
+        if known and len(boxes):
+            iou = iou_matrix(boxes, np.stack([self._boxes[k] for k in known]))
+            for flat in np.argsort(-iou, axis=None):
+                i, j = divmod(int(flat), len(known))
+                if iou[i, j] < self.min_iou:
+                    break
+                if ids[i] < 0 and known[j] not in ids:
+                    ids[i] = known[j]
+        for i in range(len(boxes)):
+            if ids[i] < 0:
+                ids[i] = self._next
+                self._next += 1
+            self._boxes[int(ids[i])] = boxes[i]
+            self._misses[int(ids[i])] = 0
+        for k in known:
+            if k not in ids:
+                self._misses[k] += 1
+                if self._misses[k] > self.max_misses:
+                    del self._boxes[k], self._misses[k]
+        return ids
+
+
+def person_tracks(detections: Detections, exclude_source: str) -> Detections:
+    """The tracked person boxes another stage put in the frame (e.g. the ``track`` stage)."""
+    if detections.empty:
+        return detections
+    keep = (detections.track_id >= 0) & (detections.label == "person") & (detections.source != exclude_source)
+    return detections[keep]
+
+
+def tracks_containing(faces: np.ndarray, people: Detections) -> np.ndarray:
+    """For each face box, the track id of the smallest person box holding its centre (-1 for none).
+
+    Faces are matched largest first and each person track takes one face, so
+    a second face inside the same person box stays untracked.
+    """
+    faces = np.asarray(faces, np.float32).reshape(-1, 4)
+    ids = np.full(len(faces), -1, np.int64)
+    if people.empty or not len(faces):
+        return ids
+    boxes = people.xyxy
+    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    used: set[int] = set()
+    for i in np.argsort(-(faces[:, 2] - faces[:, 0]) * (faces[:, 3] - faces[:, 1]), kind="stable"):
+        cx, cy = (faces[i, 0] + faces[i, 2]) / 2, (faces[i, 1] + faces[i, 3]) / 2
+        inside = (boxes[:, 0] <= cx) & (cx <= boxes[:, 2]) & (boxes[:, 1] <= cy) & (cy <= boxes[:, 3])
+        for j in np.argsort(areas):
+            tid = int(people.track_id[j])
+            if inside[j] and tid not in used:
+                ids[i] = tid
+                used.add(tid)
+                break
+    return ids
+
+
+class IdentityVoter:
+    """Per-track majority vote over the last ``window`` recognitions.
+
+    The winner is the name with the most votes (``unknown`` votes too); ties go
+    to the higher mean similarity. Its similarity is the mean over its votes.
+    Tracks not voted on for ``max_age`` rounds are forgotten.
+    """
+
+    def __init__(self, window: int = 15, max_age: int = 30) -> None:
+        self.window = window
+        self.max_age = max_age
+        self._votes: dict[object, deque[tuple[str, float]]] = {}
+        self._seen: dict[object, int] = {}
+        self._round = 0
+
+    def reset(self) -> None:
+        self._votes.clear()
+        self._seen.clear()
+        self._round = 0
+
+    def next_round(self) -> None:
+        """Marks the start of a detection round and forgets tracks gone for too long."""
+        self._round += 1
+        for key, seen in list(self._seen.items()):
+            if self._round - seen > self.max_age:
+                del self._votes[key], self._seen[key]
+
+    def vote(self, key: object, name: str, similarity: float) -> tuple[str, float]:
+        """Adds one recognition for a track and returns the track's current (name, similarity)."""
+        votes = self._votes.setdefault(key, deque(maxlen=self.window))
+        votes.append((name, float(similarity)))
+        self._seen[key] = self._round
+        counts = Counter(n for n, _ in votes)
+        mean = {n: float(np.mean([s for m, s in votes if m == n])) for n in counts}
+        winner = max(counts, key=lambda n: (counts[n], mean[n]))
+        return winner, mean[winner]

@@ -32,3 +32,12 @@ def test_merge_pads_masks_and_keypoints() -> None:
     b = Detections.from_boxes([[0, 0, 1, 1]], "dog")
     m = a.merge(b)
     assert m.mask is not None and m.mask.shape == (2, 4, 4) and m.mask[0].sum() == 4 and m.mask[1].sum() == 0
+
+
+def test_empty_keypoints_and_clean_float_export() -> None:
+    empty = Detections.from_boxes(np.zeros((0, 4)), "face", keypoints=np.zeros((0, 5, 3)))
+    assert len(empty) == 0 and empty.keypoints.shape == (0, 5, 3)
+    kp = np.array([[[142.26, 10.5, 0.9]]], np.float32)
+    rec = Detections.from_boxes([[0, 0, 1, 1]], "face", keypoints=kp, landmarks=[np.array([[142.26, 7.1]], np.float32)]).to_records()[0]
+    assert rec["keypoints"] == [[142.26, 10.5, 0.9]]
+    assert rec["landmarks"] == [[142.26, 7.1]]

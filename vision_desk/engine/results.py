@@ -91,7 +91,7 @@ class Detections:
             class_id=np.full(n, -1, np.int32) if class_id is None else np.asarray(class_id, np.int32).reshape(n),
             track_id=np.full(n, -1, np.int64) if track_id is None else np.asarray(track_id, np.int64).reshape(n),
             mask=None if mask is None else np.asarray(mask, bool).reshape(n, *np.shape(mask)[1:]),
-            keypoints=None if keypoints is None else np.asarray(keypoints, np.float32).reshape(n, -1, 3),
+            keypoints=None if keypoints is None else np.asarray(keypoints, np.float32).reshape(n, *(np.shape(keypoints)[1:] or (0, 3))),
             data={k: _column(list(v), n) for k, v in data.items()},
             source=_column([source] * n, n),
         )
@@ -167,7 +167,7 @@ class Detections:
             if self.source[i]:
                 rec["stage"] = str(self.source[i])
             if self.keypoints is not None and not np.isnan(self.keypoints[i]).all():
-                rec["keypoints"] = np.round(self.keypoints[i], 2).tolist()
+                rec["keypoints"] = np.round(self.keypoints[i].astype(np.float64), 2).tolist()
             for key, col in self.data.items():
                 if col[i] is not None:
                     rec[key] = to_jsonable(col[i])
@@ -198,7 +198,8 @@ def _merge_optional(a: np.ndarray | None, b: np.ndarray | None, n: int, m: int) 
 def to_jsonable(value: Any) -> Any:
     """Converts numpy scalars/arrays and tuples into plain JSON types."""
     if isinstance(value, np.ndarray):
-        return np.round(value, 3).tolist() if value.dtype.kind == "f" else value.tolist()
+        # float64 before rounding: a rounded float32 prints as 142.25999450683594
+        return np.round(value.astype(np.float64), 3).tolist() if value.dtype.kind == "f" else value.tolist()
     if isinstance(value, (np.floating, float)):
         return round(float(value), 4)
     if isinstance(value, (np.integer,)):

@@ -147,3 +147,20 @@ def test_mot_rows_are_one_based_and_skip_untracked(tmp_path: Path) -> None:
     assert not (tmp_path / "x.txt").exists()
     sink.close()
     assert (tmp_path / "x.txt").read_text() == mot_lines(frame)[0] + "\n"
+
+
+def test_tracker_boxes_are_the_kalman_estimates() -> None:
+    raw = TrackStage(TrackStage.Params(boxes="detector"))
+    smooth = TrackStage(TrackStage.Params(boxes="tracker"))
+    raw.setup()
+    smooth.setup()
+    jitter = [0, 4, -3, 5, -4, 3, 0, 4]
+    for i, dy in enumerate(jitter):
+        a, b = _frame(i, "circle", 10 + 6 * i), _frame(i, "circle", 10 + 6 * i)
+        for f in (a, b):
+            f.detections.xyxy[:, [1, 3]] += dy
+        raw.process(a)
+        smooth.process(b)
+    assert np.array_equal(a.detections.xyxy, _frame(7, "circle", 52).detections.xyxy + [0, 4, 0, 4])
+    assert not np.array_equal(b.detections.xyxy, a.detections.xyxy)
+    assert abs(b.detections.xyxy[0, 1] - 40) < abs(a.detections.xyxy[0, 1] - 40)  # pulled towards the steady path

@@ -34,6 +34,8 @@ class TrackParams(StageParams):
     match_threshold: float = param(0.8, ge=0.05, le=1.0, step=0.05, help="How loose a track-detection match may be (higher accepts less overlap).")
     lost_frames: int = param(30, ge=1, le=1000, help="Frames a lost track is kept, so an object that reappears keeps its id.")
     keep_untracked: bool = param(False, help="Keep detections that belong to no confirmed track (their track id is empty).")
+    boxes: Literal["detector", "tracker"] = param(
+        "detector", help="Report the detector's boxes (they match masks and keypoints) or the tracker's Kalman-filtered ones (smoother; what Ultralytics' own track() reports).")
     class_smoothing: int = param(15, ge=0, le=300, help="Label each track with its most frequent class over this many frames (0: off).")
     trail: int = param(30, ge=0, le=500, help="Draw each track's path over this many frames, fading (0: off).")
     mot_path: str = param("", widget="path", file_filter="MOT text (*.txt)",
@@ -128,6 +130,8 @@ class TrackStage(Stage):
             for row in tracks:
                 idx = int(row[-1])
                 ids[idx] = int(row[4])
+                if self.params.boxes == "tracker":
+                    boxes[idx] = row[:4]
             self._matched = {int(r[-1]): t for r, t in zip(tracks, self._active_tracks(tracks))}
         else:
             self._coast()

@@ -9,11 +9,8 @@ Frames are numbered from 1; only objects with a track id are written.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.sinks import Sink
+from vision_desk.engine.sinks.export import JsonlSink
 
 
 def mot_lines(frame: Frame) -> list[str]:
@@ -29,27 +26,15 @@ def mot_lines(frame: Frame) -> list[str]:
     return rows
 
 
-class MotSink(Sink):
-    """Writes tracked objects in MOTChallenge format to ``path`` (via ``path.part`` when ``atomic``)."""
+class MotSink(JsonlSink):
+    """Writes tracked objects in MOTChallenge format to ``path`` (via ``path.part`` when ``atomic``).
 
-    def __init__(self, path: str | Path, *, atomic: bool = False) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._target = self.path.with_name(self.path.name + ".part") if atomic else self.path
-        self._file = open(self._target, "w", encoding="utf-8", buffering=1)
-        self.rows = 0
+    A line-per-record text file like the JSONL export, so it shares that
+    sink's file handling (line-buffered, atomic rename on success); only the
+    record format differs. ``lines`` counts the rows written.
+    """
 
     def write(self, frame: Frame) -> None:
         for line in mot_lines(frame):
             self._file.write(line + "\n")
-            self.rows += 1
-
-    def close(self, ok: bool = True) -> None:
-        if self._file.closed:
-            return
-        self._file.close()
-        if self._target != self.path:
-            if ok:
-                os.replace(self._target, self.path)
-            else:
-                self._target.unlink(missing_ok=True)
+            self.lines += 1

@@ -20,6 +20,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -272,7 +273,9 @@ def ensure_export(source: Path, fmt: str, shape: tuple[int, int], batch: int = 1
         if fmt == "onnx":
             kwargs["simplify"] = True
         try:
-            made = Path(YOLO(str(copy)).export(**kwargs))
+            with warnings.catch_warnings():  # torch.jit tracing warns at length; the export is checked by its result
+                warnings.simplefilter("ignore")
+                made = Path(YOLO(str(copy)).export(**kwargs))
         except Exception as err:  # noqa: BLE001
             raise VisionDeskError(f"exporting {source.name} to {fmt} failed ({type(err).__name__}: {err}); use backend 'pytorch' instead.") from None
         built = work / "out"

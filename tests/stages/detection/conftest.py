@@ -21,6 +21,13 @@ SIZE = (640, 360)
 IMGSZ = 128
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The first test that needs the trained model trains it (3-6 minutes on two busy cores): allow for it."""
+    for item in items:
+        if "shapes_model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.timeout(1800))
+
+
 @pytest.fixture(scope="session")
 def shapes_model() -> Path:
     """YOLO11n trained from scratch on circles, squares and triangles pasted on scikit-image photos."""

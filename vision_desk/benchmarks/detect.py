@@ -108,10 +108,11 @@ def _iou(a: list[float], b: list[float]) -> float:
 
 
 def rows(ctx: BenchContext) -> Iterator[BenchRow]:
-    from vision_desk.benchmarks.shapes import train_shapes_model
+    from vision_desk.benchmarks.shapes import prune_cache, train_shapes_model
     from vision_desk.weights import pick_device
 
     model = train_shapes_model(bench_cache())
+    prune_cache(bench_cache(), model)
     n = ctx.frames(300)
     clip_dir = ctx.workdir / f"detect-clip-{n}"  # batch takes the whole folder: one clip in it
     clip = bench_clip(clip_dir, n)

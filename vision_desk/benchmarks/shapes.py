@@ -276,3 +276,11 @@ def write_movers_clip(path: Path, movers: list[Mover], n: int, size: tuple[int, 
             container.mux(packet)
     os.replace(part, path)
     return path
+
+
+def prune_cache(cache_dir: Path, keep: Path) -> None:
+    """Removes shapes models (and their exports) of older generator versions from cache_dir."""
+    keep_dir = Path(keep).parent.resolve()
+    for folder in Path(cache_dir).glob("shapes-*"):
+        if folder.is_dir() and folder.resolve() != keep_dir:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -31,9 +31,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def shapes_model() -> Path:
     """YOLO11n trained from scratch on circles, squares and triangles pasted on scikit-image photos."""
-    from vision_desk.benchmarks.shapes import train_shapes_model
+    from vision_desk.benchmarks.shapes import prune_cache, train_shapes_model
 
-    return train_shapes_model(CACHE)
+    model = train_shapes_model(CACHE)
+    prune_cache(CACHE, model)
+    return model
 
 
 @pytest.fixture(scope="session")

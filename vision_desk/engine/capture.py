@@ -106,6 +106,13 @@ class BoundedQueue:
             except queue.Empty:
                 return
 
+    def reserve(self, size: int) -> None:
+        """Lets the queue hold at least size frames (a batching consumer takes several at once)."""
+        with self._q.mutex:
+            if size > self._q.maxsize:
+                self._q.maxsize = size
+                self._q.not_full.notify_all()
+
 
 class CaptureThread:
     """Reads a source on its own thread into a live or lossless buffer.
@@ -162,6 +169,11 @@ class CaptureThread:
             generation, frame = item
             if generation == self._generation:
                 return frame
+
+    def reserve(self, frames: int) -> None:
+        """Lossless buffers grow to hold at least this many frames (live ones keep only the newest)."""
+        if isinstance(self._buffer, BoundedQueue):
+            self._buffer.reserve(frames)
 
     def seek(self, index: int) -> None:
         """Asks the reader to continue from frame index (seekable sources only).

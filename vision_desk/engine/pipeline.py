@@ -320,18 +320,44 @@ class Pipeline:
 
     def process(self, frame: Frame) -> Frame:
         """Runs the enabled stages over one frame, in order, timing each."""
+        self.process_batch([frame])
+        return frame
+
+    def process_batch(self, frames: list[Frame]) -> list[Frame]:
+        """Runs the enabled stages over consecutive frames: each stage sees the whole batch before the next.
+
+        Stateful stages still see the frames in order; a stage's time is spread
+        evenly over the frames of the batch.
+        """
         self.apply_edits()
         for slot in self._slots:
             if not slot.enabled or not self._ensure_ready(slot):
                 continue
             t0 = time.perf_counter()
             try:
-                slot.stage.process(frame)
+                if len(frames) == 1:
+                    slot.stage.process(frames[0])
+                else:
+                    slot.stage.process_batch(frames)
             except Exception as err:  # noqa: BLE001 - a failing stage must not kill the app
                 self._fail(slot, err, "failed")
                 continue
-            slot.timing.add((time.perf_counter() - t0) * 1000.0)
-        return frame
+            per_frame = (time.perf_counter() - t0) * 1000.0 / len(frames)
+            for _ in frames:
+                slot.timing.add(per_frame)
+        return frames
+
+    def batch_size(self) -> int:
+        """The largest batch an enabled, ready stage asks for (1 when none does)."""
+        with self._lock:
+            slots = [s for s in self._slots if s.enabled and s.ready]
+        sizes = []
+        for slot in slots:
+            try:
+                sizes.append(int(slot.stage.batch_size()))
+            except Exception:  # noqa: BLE001 - a stage that cannot say gets frames one at a time
+                sizes.append(1)
+        return max([1, *sizes])
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
         """Lets each enabled stage draw its own overlays."""

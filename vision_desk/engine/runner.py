@@ -214,8 +214,13 @@ class Engine:
                     with self._lock:  # paused while waiting for it: show it on the next step, not now
                         held, self._holding = item, True
                     continue
-                self._process(item)
-                processed += 1
+                frames, pending = self._gather(item, processed)
+                self._process_batch(frames)
+                processed += len(frames)
+                if pending is END:
+                    break
+                if isinstance(pending, CaptureError):
+                    raise SourceError(pending.message)
                 if self.max_frames is not None and processed >= self.max_frames:
                     break
                 if deadline is not None and time.monotonic() >= deadline:
@@ -238,8 +243,38 @@ class Engine:
             self.capture.join(5.0)
             self._done.set()
 
-    def _process(self, frame: Frame) -> None:
-        self.pipeline.process(frame)
+    def _gather(self, first: Frame, processed: int) -> tuple[list[Frame], object | None]:
+        """The first frame plus the frames already waiting, up to the pipeline's batch size (lossless only).
+
+        Never waits for a frame that is not there yet, so a slow reader gives
+        smaller batches rather than added latency. Returns the frames and the
+        END/error item that stopped the gathering, if any.
+        """
+        want = 1 if self.capture.live or self._paused.is_set() else self.pipeline.batch_size()
+        if self.max_frames is not None:
+            want = min(want, self.max_frames - processed)
+        if want <= 1:
+            return [first], None
+        self.capture.reserve(2 * want)
+        frames: list[Frame] = [first]
+        while len(frames) < want:
+            item = self.capture.get(0)
+            if item is None:
+                break
+            if not isinstance(item, Frame):
+                return frames, item
+            frames.append(item)
+        return frames, None
+
+    def _process_batch(self, frames: list[Frame]) -> None:
+        if len(frames) > 1:
+            self.pipeline.process_batch(frames)
+        for frame in frames:
+            self._process(frame, done=len(frames) > 1)
+
+    def _process(self, frame: Frame, done: bool = False) -> None:
+        if not done:
+            self.pipeline.process(frame)
         if self.annotate:
             frame.annotated = draw_overlays(frame, self.pipeline)
         if not self._attached:

@@ -65,6 +65,23 @@ class Stage:
         """Transforms or analyses one frame in place."""
         raise NotImplementedError(f"stage {self.id!r} does not implement process()")
 
+    def batch_size(self) -> int:
+        """How many consecutive frames this stage would like at once in lossless runs (1: one at a time).
+
+        Asked after :meth:`setup`. Stages that gain from batched inference (a
+        GPU model) return more and override :meth:`process_batch`.
+        """
+        return 1
+
+    def process_batch(self, frames: list[Frame]) -> None:
+        """Processes consecutive frames of one source, in order; the default calls :meth:`process` on each.
+
+        Overlays must then come from each frame's own ``extras`` (not from stage
+        state), because every frame of the batch is drawn after the last one is processed.
+        """
+        for frame in frames:
+            self.process(frame)
+
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
         """Draws stage-specific overlays (beyond detections) onto canvas, in place."""
 

@@ -1,0 +1,274 @@
+"""The ``detect`` stage: any Ultralytics model (YOLO11 by default) for detect, segment, pose, classify and obb.
+
+The model comes from :func:`vision_desk.models.resolve` (a manifest name or a
+path; never downloaded here) and is loaded once per process by
+:mod:`.model_cache`. On the CPU a ``.pt`` model runs through an OpenVINO (or
+ONNX Runtime) export made by Ultralytics' exporter at the rectangular input
+the frames need, e.g. 384x640 for 16:9 at 640 (the shape PyTorch itself runs
+at, so the boxes are the same), built once and cached beside the model. In
+lossless runs the engine hands the stage several frames at once and they are
+inferred as one batch.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import field_validator
+
+from vision_desk.engine.annotate import draw_label
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.results import Detections
+from vision_desk.engine.stage import Stage
+from vision_desk.errors import VisionDeskError
+
+TASKS = ("detect", "segment", "pose", "classify", "obb")
+#: What a model name ends with for each task, for error messages.
+_SUFFIX = {"detect": "", "segment": "-seg", "pose": "-pose", "classify": "-cls", "obb": "-obb"}
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|\d+)$")
+
+
+class DetectParams(StageParams):
+    model: str = param("yolo11n", widget="path", file_filter="Models (*.pt *.onnx *.engine *.xml)",
+                       help="A model name from 'vision-desk models list' (yolo11n, yolo11s-seg, yolo11n-pose ...) or the path of a .pt, .onnx, OpenVINO folder or TensorRT .engine.")
+    task: Literal["auto", "detect", "segment", "pose", "classify", "obb"] = param(
+        "auto", help="What the model must do; a model made for another task is refused. auto takes the model's own task.")
+    confidence: float = param(0.25, ge=0.0, le=1.0, step=0.05, widget="slider", help="Objects scored below this are dropped.")
+    iou: float = param(0.7, ge=0.05, le=1.0, step=0.05, help="Non-maximum suppression: boxes overlapping more than this are merged.")
+    classes: list[str] = param([], help="Keep only these class names (empty: all), e.g. [person, car].")
+    imgsz: int = param(640, ge=32, le=4096, step=32, help="Network input size in pixels (the long side; a multiple of 32).")
+    max_det: int = param(300, ge=1, le=3000, help="At most this many objects per frame.")
+    device: str = param("auto", help="auto (CUDA, then Apple MPS, then CPU), cpu, mps, or cuda:N.")
+    half: bool = param(True, help="Half precision (FP16) on CUDA; ignored on the CPU and MPS.")
+    backend: Literal["auto", "pytorch", "openvino", "onnx"] = param(
+        "auto", help="How a .pt model runs: auto = PyTorch on a GPU and an OpenVINO export on the CPU (built once, cached beside the model). Other model files run as they are.")
+    batch: int = param(0, ge=0, le=32, help="Frames per inference call in lossless runs (files, batch); 0 = auto (8 on a GPU, 1 on the CPU). Live sources run one frame at a time.")
+    every: int = param(1, ge=1, le=100, help="Run the model on every N-th frame and reuse its results in between (a following track stage keeps the boxes moving).")
+    top_k: int = param(5, ge=1, le=20, help="Classification models: how many labels to report.")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not _DEVICE.match(v.strip()):
+            raise ValueError("must be auto, cpu, mps, cuda or cuda:N")
+        return v.strip()
+
+    @field_validator("imgsz")
+    @classmethod
+    def _imgsz(cls, v: int) -> int:
+        if v % 32:
+            raise ValueError("must be a multiple of 32")
+        return v
+
+
+def choose_device(preferred: str) -> str:
+    """A torch device string: CUDA > MPS > CPU for auto; ``0`` and ``cuda`` mean ``cuda:0``."""
+    from vision_desk.weights import pick_device
+
+    preferred = {"cuda": "cuda:0"}.get(preferred, f"cuda:{preferred}" if preferred.isdigit() else preferred)
+    return pick_device(preferred)
+
+
+def choose_backend(requested: str, fmt: str, device: str) -> str:
+    """pytorch | openvino | onnx | file (a non-.pt model runs as it is)."""
+    if fmt != "pt":
+        return "file"
+    if requested != "auto":
+        return requested
+    if device != "cpu":
+        return "pytorch"
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return "pytorch"
+    return "openvino"
+
+
+class DetectStage(Stage):
+    id = "detect"
+    title = "YOLO detect / segment / pose"
+    category = "Detection"
+    help = ("Ultralytics YOLO (YOLO11 by default): boxes, masks, keypoints, oriented boxes or top-k labels. "
+            "Heavy: fast on a GPU; on the CPU it runs an OpenVINO export built once per model and frame shape.")
+    Params = DetectParams
+    heavy = True
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        super().__init__(params)
+        self._model = None  # the model as given (.pt or a user's export): task, names, PyTorch inference
+        self._exports: dict[tuple[int, int], Any] = {}  # CPU exports by input shape
+        self.device = "cpu"
+        self.backend = "pytorch"
+        self.task = "detect"
+        self._class_ids: list[int] | None = None
+        self._last: tuple[Detections, dict[str, Any]] | None = None
+        self._count = 0
+        self._announced = False
+        self._stale = False
+
+    # -- lifecycle -----------------------------------------------------------
+    def setup(self) -> None:
+        from vision_desk.models import resolve
+        from vision_desk.stages.detection import model_cache
+
+        p = self.params
+        path = resolve(p.model)  # ModelMissingError with the pull command, before anything heavy is imported
+        self.device = choose_device(p.device)
+        self._release()
+        self._stale = False
+        self._model = model_cache.acquire(path, self.device, p.half, label=p.model)
+        model = self._model
+        self.task = model.task
+        if p.task != "auto" and model.task != p.task:
+            raise VisionDeskError(
+                f"model {p.model} is a {model.task} model but stage 'detect' is set to task '{p.task}'; "
+                f"choose a {p.task} model (e.g. yolo11n{_SUFFIX[p.task]}) or set task to auto."
+            )
+        if model.task not in TASKS:
+            raise VisionDeskError(f"model {p.model} does task '{model.task}', which stage 'detect' cannot show; use a detect, segment, pose, classify or obb model.")
+        self._class_ids = self._resolve_classes(model.names)
+        self.backend = choose_backend(p.backend, model.format, self.device)
+        if self.backend in ("pytorch", "file"):
+            self._warmup(model, model.fixed_shape or ((384, 640) if self.backend == "pytorch" else None))
+
+    def _resolve_classes(self, names: dict[int, str]) -> list[int] | None:
+        wanted = list(self.params.classes)
+        if not wanted:
+            return None
+        by_name = {str(v).lower(): k for k, v in names.items()}
+        unknown = [c for c in wanted if c.lower() not in by_name]
+        if unknown:
+            known = ", ".join(list(map(str, names.values()))[:12]) + (" ..." if len(names) > 12 else "")
+            raise VisionDeskError(f"stage 'detect': class(es) {unknown} are not in model {self.params.model} (it knows {known}); fix the 'classes' parameter.")
+        return sorted(by_name[c.lower()] for c in wanted)
+
+    def _warmup(self, model: Any, shape: tuple[int, int] | None) -> None:
+        """One inference (two on CUDA) on a blank frame, so start-up cost is not in the first frame's time."""
+        h, w = shape or (self.params.imgsz, self.params.imgsz)
+        blank = np.full((h, w, 3), 114, np.uint8)
+        for _ in range(2 if self.device.startswith("cuda") else 1):
+            model.predict([blank], **self._predict_args(None))
+
+    def batch_size(self) -> int:
+        if self.params.batch:
+            return self.params.batch
+        return 8 if self.device.startswith("cuda") else 1
+
+    def reset(self) -> None:
+        self._last = None
+        self._count = 0
+        self._announced = False
+
+    def update_params(self, params: StageParams) -> None:
+        old = self.params
+        super().update_params(params)
+        heavy_keys = ("model", "task", "device", "half", "backend", "classes", "batch")
+        if any(getattr(old, k) != getattr(params, k) for k in heavy_keys) and self._model is not None:
+            self._stale = True  # reloaded before the next frame, where a failure is reported like any stage error
+        self.reset()
+
+    def close(self) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        from vision_desk.stages.detection import model_cache
+
+        for m in self._exports.values():
+            model_cache.release(m)
+        self._exports.clear()
+        if self._model is not None:
+            model_cache.release(self._model)
+            self._model = None
+
+    # -- inference -----------------------------------------------------------
+    def _predict_args(self, shape: tuple[int, int] | None) -> dict[str, Any]:
+        p = self.params
+        args: dict[str, Any] = {"imgsz": list(shape) if shape else p.imgsz, "conf": p.confidence, "iou": p.iou,
+                                "max_det": p.max_det, "classes": self._class_ids}
+        if self.task == "segment":
+            args["retina_masks"] = True  # masks at frame resolution, as Detections expects
+        return args
+
+    def _runner(self, frame_hw: tuple[int, int]) -> tuple[Any, tuple[int, int] | None]:
+        """The model to run frames of this size on, and the fixed input shape (None: Ultralytics decides)."""
+        if self.backend in ("pytorch", "file"):
+            return self._model, self._model.fixed_shape  # a static export runs at the shape it was made for
+        from vision_desk.stages.detection import model_cache
+        from vision_desk.stages.detection.convert import letterbox_shape
+
+        shape = letterbox_shape(frame_hw, self.params.imgsz)
+        if shape not in self._exports:
+            batch = self.batch_size()
+            target = model_cache.ensure_export(self._model.path, self.backend, shape, batch)
+            export = model_cache.acquire(target, "cpu", False, label=f"{self.params.model} ({self.backend} export)")
+            self._warmup(export, shape)
+            self._exports[shape] = export
+        return self._exports[shape], shape
+
+    def infer(self, images: list[np.ndarray]) -> list[tuple[Detections, dict[str, Any]]]:
+        """Objects (and per-frame values) for a list of same-sized frames, inferred as one batch."""
+        from vision_desk.stages.detection.convert import result_to_detections, top_classes
+
+        model, shape = self._runner(images[0].shape[:2])
+        results = model.predict(images, **self._predict_args(shape))
+        out = []
+        for r in results:
+            if self.task == "classify":
+                top = top_classes(r, self.params.top_k, self._model.names)
+                values = {"detect_class": top[0][0], "detect_class_score": top[0][1], "detect_top": [list(t) for t in top]}
+                out.append((Detections(), values))
+            else:
+                det = result_to_detections(r, self.id, self._model.names)
+                out.append((det, {"detect_objects": len(det)}))
+        return out
+
+    def process(self, frame: Frame) -> None:
+        self.process_batch([frame])
+
+    def process_batch(self, frames: list[Frame]) -> None:
+        if self._stale:
+            self.setup()
+        due = [f for i, f in enumerate(frames) if (self._count + i) % self.params.every == 0]
+        found: dict[int, tuple[Detections, dict[str, Any]]] = {}
+        by_shape: dict[tuple, list[Frame]] = {}
+        for f in due:
+            by_shape.setdefault(f.image.shape, []).append(f)
+        for group in by_shape.values():
+            for f, res in zip(group, self.infer([f.image for f in group])):
+                found[id(f)] = res
+        for f in frames:
+            fresh = id(f) in found
+            if fresh:
+                self._last = found[id(f)]
+            det, values = self._last if self._last is not None else (Detections(), {})
+            f.add(det[np.arange(len(det))])  # a copy: later stages may change their rows
+            f.values.update(values)
+            info = {"fresh": fresh, "task": self.task, "top": values.get("detect_top")}
+            f.extras[self.id] = info
+            if self.task == "pose" and self._model.kpt_shape and self._model.kpt_shape[0] == 17:
+                from vision_desk.stages.detection.convert import COCO_SKELETON
+
+                f.extras["skeleton"] = COCO_SKELETON
+            if not self._announced:
+                f.events.append(self.describe())
+                self._announced = True
+            self._count += 1
+
+    def describe(self) -> str:
+        """One line naming the model, task, backend and device (the first event of each video)."""
+        how = {"pytorch": "PyTorch", "openvino": "OpenVINO export", "onnx": "ONNX Runtime export", "file": self._model.format if self._model else "?"}[self.backend]
+        precision = " FP16" if self._model is not None and self._model.half else ""
+        return f"detect: {self.params.model} ({self.task}) on {self.device} via {how}{precision}"
+
+    def draw(self, canvas: np.ndarray, frame: Frame) -> None:
+        info = frame.extras.get(self.id) or {}
+        top = info.get("top")
+        if not top:
+            return
+        y = 24
+        for label, score in top:
+            draw_label(canvas, f"{label} {score:.2f}", 8, y, (40, 40, 40), 0.6)
+            y += 24

@@ -1,0 +1,295 @@
+"""Ultralytics models, loaded once per process and shared, with their CPU exports cached on disk.
+
+* :func:`ultralytics_offline` imports Ultralytics with its run-time
+  auto-install, auto-download, hub events and error reporting switched off
+  (environment variables read at import, plus the module-level flags for the
+  case where something imported it earlier).
+* :func:`acquire` loads a model file for a device once and hands the same
+  :class:`LoadedModel` to every stage that asks with the same key;
+  :func:`release` drops it when the last user closes.
+* :func:`ensure_export` builds an ONNX or OpenVINO export with Ultralytics'
+  exporter at a fixed (rectangular) input size, caches it next to the source
+  model and rebuilds it when the source changes (size + mtime, then sha256).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vision_desk.errors import ModelMissingError, VisionDeskError
+
+_OFFLINE_ENV = {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false"}
+_QUIET_SETTINGS = ("sync", "clearml", "comet", "dvc", "mlflow", "raytune", "tensorboard", "wandb", "vscode_msg", "openvino_msg")
+
+
+def ultralytics_offline() -> Any:
+    """Imports Ultralytics with every network and pip side effect off and returns its ``YOLO`` class.
+
+    ``YOLO_OFFLINE=1`` makes ``ultralytics.utils.ONLINE`` false (no hub events,
+    no downloads attempted, no pip), ``YOLO_AUTOINSTALL=false`` stops
+    ``check_requirements`` from calling pip. Both are read when Ultralytics is
+    first imported, so the module flags are patched too. Settings are changed
+    in memory only: the user's Ultralytics settings file is left as it is.
+    """
+    for key, value in _OFFLINE_ENV.items():
+        os.environ[key] = value
+    os.environ.setdefault("YOLO_VERBOSE", "false")
+    import ultralytics
+    import ultralytics.utils as uutils
+    from ultralytics.utils import checks, events
+
+    for module in (uutils, checks, events):
+        if hasattr(module, "ONLINE"):
+            module.ONLINE = False
+    uutils.AUTOINSTALL = checks.AUTOINSTALL = False
+    for key in _QUIET_SETTINGS:
+        if key in uutils.SETTINGS:
+            dict.__setitem__(uutils.SETTINGS, key, False)  # not SETTINGS[key] = ..., which rewrites the user's file
+    if os.environ.get("YOLO_VERBOSE", "").strip().lower() not in ("1", "true", "yes", "on"):
+        uutils.LOGGER.setLevel(logging.WARNING)  # its per-model banners would drown the CLI's own progress
+    return ultralytics.YOLO
+
+
+def half_allowed(device: str) -> bool:
+    """Half precision only where it is fast and correct: CUDA."""
+    return device.startswith("cuda")
+
+
+@dataclass
+class LoadedModel:
+    """A loaded Ultralytics model and what the stages need to know about it."""
+
+    yolo: Any
+    path: Path
+    device: str
+    half: bool
+    task: str
+    names: dict[int, str]
+    format: str
+    kpt_shape: tuple[int, int] | None = None
+    fixed_shape: tuple[int, int] | None = None  # a static export's input (h, w); None: any size
+    users: int = 0
+    warmed: set = field(default_factory=set)
+
+    def predict(self, images: list, **kwargs: Any) -> list:
+        """Runs Ultralytics' predictor on a list of BGR frames as one batch."""
+        extra = {"quantize": 16} if self.half else {}
+        return self.yolo.predict(images, device=self.device, verbose=False, stream=False, save=False, **extra, **kwargs)
+
+
+_models: dict[tuple, LoadedModel] = {}
+_lock = threading.Lock()
+
+
+def model_format(path: Path) -> str:
+    """pt | onnx | openvino | engine | torchscript ... from the file name, as Ultralytics sees it."""
+    name = path.name.lower()
+    if path.is_dir() and (name.endswith("_openvino_model") or any(path.glob("*.xml"))):
+        return "openvino"
+    suffix = path.suffix.lower()
+    return {".pt": "pt", ".pth": "pt", ".onnx": "onnx", ".engine": "engine", ".torchscript": "torchscript",
+            ".xml": "openvino", ".yaml": "yaml"}.get(suffix, suffix.lstrip(".") or "unknown")
+
+
+def acquire(path: Path, device: str, half: bool, *, label: str | None = None) -> LoadedModel:
+    """The shared model for (path, device, half), loading it on first use.
+
+    Raises:
+        VisionDeskError: the file is not a model Ultralytics can load (one sentence naming it).
+    """
+    half = half and half_allowed(device)
+    key = (str(Path(path).resolve()), device, half)
+    with _lock:
+        model = _models.get(key)
+        if model is None:
+            model = _models[key] = _load(Path(path), device, half, label or Path(path).name)
+        model.users += 1
+        return model
+
+
+def release(model: LoadedModel) -> None:
+    """Forgets a user of the model; the last one frees it."""
+    with _lock:
+        model.users -= 1
+        if model.users <= 0:
+            for key, value in list(_models.items()):
+                if value is model:
+                    del _models[key]
+
+
+def loaded_count() -> int:
+    """How many distinct models are loaded now (tests check sharing with it)."""
+    with _lock:
+        return len(_models)
+
+
+def _load(path: Path, device: str, half: bool, label: str) -> LoadedModel:
+    if not path.exists():
+        raise ModelMissingError(f"model file {path} not found; check the path or fetch it with 'vision-desk models pull NAME'.")
+    fmt = model_format(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise VisionDeskError(f"model file {path} is empty; download it again ('vision-desk models pull NAME') or pick another file.")
+    YOLO = ultralytics_offline()  # noqa: N806 - the class
+    meta = export_metadata(path) if fmt in ("onnx", "openvino", "engine", "torchscript") else {}
+    try:
+        yolo = YOLO(str(path), task=meta["task"]) if meta.get("task") else YOLO(str(path))
+        names = dict(getattr(yolo, "names", None) or {})
+    except Exception as err:  # noqa: BLE001 - corrupt, truncated or foreign files fail in many ways
+        reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+        raise VisionDeskError(
+            f"model file {label} could not be loaded ({reason}); it is corrupt or not an Ultralytics model, "
+            f"so download it again ('vision-desk models pull NAME') or pick another file."
+        ) from None
+    inner = getattr(yolo, "model", None)
+    kpt = meta.get("kpt_shape")
+    if not kpt and hasattr(inner, "yaml"):  # a PyTorch model: its own config says
+        kpt = getattr(inner, "kpt_shape", None) or (inner.yaml or {}).get("kpt_shape")
+    fixed = None
+    if meta and not meta.get("dynamic", False) and meta.get("imgsz"):
+        fixed = (int(meta["imgsz"][0]), int(meta["imgsz"][1]))
+    return LoadedModel(yolo=yolo, path=path, device=device, half=half, task=str(yolo.task), names=names, format=fmt,
+                       kpt_shape=(int(kpt[0]), int(kpt[1])) if kpt else None, fixed_shape=fixed)
+
+
+def export_metadata(path: Path) -> dict[str, Any]:
+    """What Ultralytics wrote beside or inside an export: task, imgsz, dynamic, kpt_shape ({} when none)."""
+    import ast
+
+    import yaml
+
+    meta_file = path / "metadata.yaml" if path.is_dir() else path.with_name("metadata.yaml")
+    raw: dict[str, Any] = {}
+    if meta_file.is_file():
+        try:
+            raw = yaml.safe_load(meta_file.read_text()) or {}
+        except yaml.YAMLError:
+            raw = {}
+    elif path.suffix.lower() == ".onnx":
+        try:
+            import onnx
+
+            props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        except Exception:  # noqa: BLE001 - a corrupt file is reported by the loader itself
+            props = {}
+        for key, value in props.items():
+            try:
+                raw[key] = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                raw[key] = value
+    return {k: raw[k] for k in ("task", "imgsz", "dynamic", "kpt_shape", "batch") if k in raw}
+
+
+# -- exports ------------------------------------------------------------------
+
+EXPORT_FORMATS = ("onnx", "openvino")
+
+
+def _stamp(source: Path) -> dict[str, Any]:
+    st = source.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def _export_root(source: Path) -> Path:
+    """``<model>.exports/`` beside the model when that folder is writable, else a folder in the models cache."""
+    beside = source.parent / f"{source.stem}.exports"
+    if os.access(source.parent, os.W_OK):
+        return beside
+    from vision_desk.models import sha256_of
+    from vision_desk.weights import models_dir
+
+    return models_dir() / "exports" / f"{source.stem}-{sha256_of(source)[:12]}"
+
+
+def export_dir(source: Path, fmt: str, shape: tuple[int, int], batch: int, half: bool = False) -> Path:
+    """Where the export of source for this format, input shape (h, w), batch and precision lives."""
+    h, w = shape
+    return _export_root(source) / f"{fmt}-{h}x{w}-b{batch}{'-fp16' if half else ''}"
+
+
+def export_file(folder: Path, fmt: str) -> Path:
+    """The file or folder inside an export folder that Ultralytics loads."""
+    return folder / ("model.onnx" if fmt == "onnx" else "model_openvino_model")
+
+
+def export_is_current(source: Path, folder: Path) -> bool:
+    """True when the export in folder was built from this very source file.
+
+    A matching size and mtime are trusted; otherwise the source's sha256 is
+    compared with the recorded one (a touched but unchanged file keeps its export).
+    """
+    stamp_path = folder / "source.json"
+    try:
+        stamp = json.loads(stamp_path.read_text())
+    except (OSError, ValueError):
+        return False
+    now = _stamp(source)
+    if stamp.get("size") == now["size"] and stamp.get("mtime_ns") == now["mtime_ns"]:
+        return True
+    from vision_desk.models import sha256_of
+
+    if stamp.get("sha256") == sha256_of(source):
+        stamp.update(now)
+        stamp_path.write_text(json.dumps(stamp))
+        return True
+    return False
+
+
+def ensure_export(source: Path, fmt: str, shape: tuple[int, int], batch: int = 1, half: bool = False) -> Path:
+    """An export of a .pt model at a fixed input shape, built once and cached; returns what Ultralytics loads.
+
+    Args:
+        source: the PyTorch model file.
+        fmt: ``onnx`` or ``openvino``.
+        shape: the network input (height, width), multiples of 32 (e.g. (384, 640) for 16:9 at 640).
+        batch: the static batch size of the export.
+        half: FP16 weights (OpenVINO only; ignored for ONNX).
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise VisionDeskError(f"export format '{fmt}' is not supported; use one of {', '.join(EXPORT_FORMATS)}.")
+    folder = export_dir(source, fmt, shape, batch, half)
+    target = export_file(folder, fmt)
+    if target.exists() and export_is_current(source, folder):
+        return target
+    from vision_desk.models import sha256_of
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        copy = work / "model.pt"
+        shutil.copyfile(source, copy)
+        YOLO = ultralytics_offline()  # noqa: N806
+        kwargs: dict[str, Any] = {"format": fmt, "imgsz": list(shape), "batch": batch, "dynamic": False, "device": "cpu"}
+        if fmt == "openvino" and half:
+            kwargs["quantize"] = 16
+        if fmt == "onnx":
+            kwargs["simplify"] = True
+        try:
+            with warnings.catch_warnings():  # torch.jit tracing warns at length; the export is checked by its result
+                warnings.simplefilter("ignore")
+                made = Path(YOLO(str(copy)).export(**kwargs))
+        except Exception as err:  # noqa: BLE001
+            raise VisionDeskError(f"exporting {source.name} to {fmt} failed ({type(err).__name__}: {err}); use backend 'pytorch' instead.") from None
+        built = work / "out"
+        built.mkdir()
+        made.rename(export_file(built, fmt))
+        (built / "source.json").write_text(json.dumps({**_stamp(source), "sha256": sha256_of(source), "fmt": fmt,
+                                                       "shape": list(shape), "batch": batch, "half": half}))
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            built.rename(folder)
+        except OSError:
+            if not (export_file(folder, fmt).exists() and export_is_current(source, folder)):  # another process won
+                raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target

@@ -1,0 +1,227 @@
+"""The ``track`` stage: stable ids with Ultralytics' ByteTrack or BoT-SORT, trails, class smoothing, MOT export.
+
+It tracks the objects another stage found (``detect`` by default; faces or
+motion blobs work too) and writes the ids into their ``track_id`` column.
+When ``detect`` runs only every N-th frame, the frames in between carry its
+last results again; the tracker then advances its Kalman filters one step
+per frame and moves those boxes to the predicted positions, so boxes keep
+moving and ids stay put. State is forgotten on ``reset()`` (new file, seek).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from pathlib import Path
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from vision_desk.engine.annotate import color_for
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.results import Detections
+from vision_desk.engine.stage import Stage
+
+
+class TrackParams(StageParams):
+    tracker: Literal["bytetrack", "botsort"] = param(
+        "bytetrack", help="ByteTrack (fast, motion only) or BoT-SORT (adds camera-motion compensation).")
+    source: str = param("detect", help="Track the objects of this stage (detect, faces, motion ...); empty: every object in the frame.")
+    high_threshold: float = param(0.25, ge=0.0, le=1.0, step=0.05, help="Detections scored above this are matched first.")
+    low_threshold: float = param(0.1, ge=0.0, le=1.0, step=0.05, help="Detections between this and the high threshold only extend existing tracks.")
+    new_track_threshold: float = param(0.25, ge=0.0, le=1.0, step=0.05, help="An unmatched detection starts a new track only above this score.")
+    match_threshold: float = param(0.8, ge=0.05, le=1.0, step=0.05, help="How loose a track-detection match may be (higher accepts less overlap).")
+    lost_frames: int = param(30, ge=1, le=1000, help="Frames a lost track is kept, so an object that reappears keeps its id.")
+    keep_untracked: bool = param(False, help="Keep detections that belong to no confirmed track (their track id is empty).")
+    boxes: Literal["detector", "tracker"] = param(
+        "detector", help="Report the detector's boxes (they match masks and keypoints) or the tracker's Kalman-filtered ones (smoother; what Ultralytics' own track() reports).")
+    class_smoothing: int = param(15, ge=0, le=300, help="Label each track with its most frequent class over this many frames (0: off).")
+    trail: int = param(30, ge=0, le=500, help="Draw each track's path over this many frames, fading (0: off).")
+    mot_path: str = param("", widget="path", file_filter="MOT text (*.txt)",
+                          help="Also write tracks in MOTChallenge text format to this file; '{source}' becomes the input's name (one file per video in batch).")
+
+
+def tracker_args(p: TrackParams, kind: str | None = None) -> Any:
+    """The namespace Ultralytics' trackers read (its YAML defaults with our parameters on top)."""
+    from ultralytics.utils import IterableSimpleNamespace
+
+    args = {
+        "tracker_type": kind or p.tracker, "track_high_thresh": p.high_threshold, "track_low_thresh": p.low_threshold,
+        "new_track_thresh": p.new_track_threshold, "track_buffer": p.lost_frames, "match_thresh": p.match_threshold,
+        "fuse_score": True, "gmc_method": "sparseOptFlow", "proximity_thresh": 0.5, "appearance_thresh": 0.8,
+        "with_reid": False, "model": "auto", "device": "cpu",
+    }
+    return IterableSimpleNamespace(**args)
+
+
+def make_tracker(p: TrackParams) -> Any:
+    from vision_desk.stages.detection.model_cache import ultralytics_offline
+
+    ultralytics_offline()
+    from ultralytics.trackers.bot_sort import BOTSORT
+    from ultralytics.trackers.byte_tracker import BYTETracker
+
+    return (BOTSORT if p.tracker == "botsort" else BYTETracker)(tracker_args(p))
+
+
+class TrackStage(Stage):
+    id = "track"
+    title = "Track objects"
+    category = "Tracking"
+    help = ("Gives the objects of a stage (detect by default) stable track ids with ByteTrack or BoT-SORT, "
+            "draws fading trails, smooths each track's class, and can write MOTChallenge text.")
+    Params = TrackParams
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        super().__init__(params)
+        self._tracker: Any = None
+        self._labels: dict[str, int] = {}  # label -> class id for sources without class ids
+        self._history: dict[int, deque] = {}
+        self._trails: dict[int, deque] = {}
+        self._matched: dict[int, Any] = {}  # detection row -> track, from the last fresh frame
+        self._mot = None
+        self._mot_source: str | None = None
+
+    def setup(self) -> None:
+        self._tracker = make_tracker(self.params)
+
+    def reset(self) -> None:
+        if self._tracker is not None:
+            self._tracker.reset()
+        self._history.clear()
+        self._trails.clear()
+        self._matched.clear()
+        self._close_mot()
+
+    def update_params(self, params: StageParams) -> None:
+        old = self.params
+        super().update_params(params)
+        keys = ("tracker", "source", "high_threshold", "low_threshold", "new_track_threshold", "match_threshold", "lost_frames")
+        if any(getattr(old, k) != getattr(params, k) for k in keys):
+            self.reset()
+            self._tracker = make_tracker(params) if self._tracker is not None else None
+        if old.mot_path != params.mot_path:
+            self._close_mot()
+
+    def close(self) -> None:
+        self._close_mot()
+
+    # -- tracking ------------------------------------------------------------
+    def _rows(self, det: Detections) -> np.ndarray:
+        src = self.params.source
+        return np.flatnonzero(det.source == src) if src else np.arange(len(det))
+
+    def _class_ids(self, det: Detections, rows: np.ndarray) -> np.ndarray:
+        ids = det.class_id[rows].astype(np.float32)
+        for k, i in enumerate(rows):
+            if det.class_id[i] < 0:
+                ids[k] = 1000 + self._labels.setdefault(str(det.label[i]), len(self._labels))
+        return ids
+
+    def process(self, frame: Frame) -> None:
+        det = frame.detections
+        rows = self._rows(det)
+        fresh = (frame.extras.get(self.params.source) or {}).get("fresh", True) if self.params.source else True
+        ids = np.full(len(rows), -1, np.int64)
+        boxes = det.xyxy[rows].copy()
+        if fresh or not self._matched:
+            tracks = self._update(det, rows, frame)
+            for row in tracks:
+                idx = int(row[-1])
+                ids[idx] = int(row[4])
+                if self.params.boxes == "tracker":
+                    boxes[idx] = row[:4]
+            self._matched = {int(r[-1]): t for r, t in zip(tracks, self._active_tracks(tracks))}
+        else:
+            self._coast()
+            for k in range(len(rows)):
+                track = self._matched.get(k)
+                if track is not None and track.is_activated:
+                    ids[k] = int(track.track_id)
+                    boxes[k] = track.xyxy
+        self._write(frame, rows, ids, boxes)
+
+    def _update(self, det: Detections, rows: np.ndarray, frame: Frame) -> np.ndarray:
+        from ultralytics.engine.results import Boxes
+
+        data = np.column_stack([det.xyxy[rows], det.score[rows], self._class_ids(det, rows)]).astype(np.float32)
+        boxes = Boxes(data.reshape(-1, 6), frame.shape)
+        tracks = self._tracker.update(boxes, frame.image)
+        return np.asarray(tracks, np.float32).reshape(-1, 8)
+
+    def _active_tracks(self, tracks: np.ndarray) -> list[Any]:
+        by_id = {t.track_id: t for t in self._tracker.tracked_stracks}
+        return [by_id.get(int(r[4])) for r in tracks]
+
+    def _coast(self) -> None:
+        """A frame without new detections: every track's Kalman filter advances one step."""
+        t = self._tracker
+        t.frame_id += 1
+        pool = list({id(s): s for s in [*t.tracked_stracks, *t.lost_stracks]}.values())
+        t.multi_predict(pool)
+
+    def _write(self, frame: Frame, rows: np.ndarray, ids: np.ndarray, boxes: np.ndarray) -> None:
+        det = frame.detections
+        track_id = det.track_id.copy()
+        xyxy = det.xyxy.copy()
+        label = det.label.copy()
+        class_id = det.class_id.copy()
+        track_id[rows] = ids
+        xyxy[rows] = boxes
+        for k, i in enumerate(rows):
+            tid = int(ids[k])
+            if tid < 0:
+                continue
+            if self.params.class_smoothing:
+                hist = self._history.setdefault(tid, deque(maxlen=self.params.class_smoothing))
+                hist.append((str(det.label[i]), int(det.class_id[i])))
+                (best, best_id), _ = Counter(hist).most_common(1)[0]
+                label[i], class_id[i] = best, best_id
+            if self.params.trail:
+                x1, y1, x2, y2 = boxes[k]
+                trail = self._trails.setdefault(tid, deque(maxlen=self.params.trail))
+                trail.append((int(round((x1 + x2) / 2)), int(round((y1 + y2) / 2))))
+        keep = np.ones(len(det), bool)
+        if not self.params.keep_untracked:
+            keep[rows[ids < 0]] = False
+        frame.detections = Detections(
+            xyxy=xyxy, score=det.score, label=label, class_id=class_id, track_id=track_id, mask=det.mask,
+            keypoints=det.keypoints, data=det.data, source=det.source,
+        )[keep]
+        live = {int(t) for t in ids if t >= 0}
+        frame.extras[self.id] = {"trails": {t: list(self._trails[t]) for t in live if t in self._trails}}
+        frame.values["track_count"] = len(live)
+        if self.params.mot_path:
+            self._mot_write(frame)
+
+    # -- MOTChallenge export -------------------------------------------------
+    def _mot_write(self, frame: Frame) -> None:
+        from vision_desk.engine.sinks.mot import MotSink
+
+        if self._mot is None or self._mot_source != frame.source_id:
+            self._close_mot()
+            name = Path(frame.source_id.split("?")[0]).stem or "source"
+            self._mot = MotSink(self.params.mot_path.replace("{source}", name))
+            self._mot_source = frame.source_id
+        self._mot.write(frame)
+
+    def _close_mot(self) -> None:
+        if self._mot is not None:
+            self._mot.close()
+            self._mot = None
+            self._mot_source = None
+
+    # -- overlay -------------------------------------------------------------
+    def draw(self, canvas: np.ndarray, frame: Frame) -> None:
+        trails = (frame.extras.get(self.id) or {}).get("trails") or {}
+        base = max(1, round(min(canvas.shape[:2]) / 360))
+        for tid, points in trails.items():
+            if len(points) < 2:
+                continue
+            color = color_for(tid)
+            n = len(points)
+            for j in range(1, n):
+                fade = j / n  # older segments are thinner and darker
+                c = tuple(int(v * (0.35 + 0.65 * fade)) for v in color)
+                cv2.line(canvas, points[j - 1], points[j], c, max(1, int(round(base * 2 * fade))), cv2.LINE_AA)

@@ -28,6 +28,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
+from vision_desk.stages.basic import to_gray
 from vision_desk.stages.text import roi as roi_tools
 
 CodeType = Literal["qr", "ean13", "ean8", "upca", "upce", "code128", "code39", "code93", "itf", "codabar", "databar", "databar_exp"]
@@ -214,7 +215,7 @@ def decode_codes(image: np.ndarray, types: list[str] | tuple[str, ...] = tuple(D
         The codes, each with its exact payload bytes and outline. A code that
         cannot be read with its checksums intact is left out, never guessed.
     """
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    gray = to_gray(image)
     codes = zbar_decode(gray, types)
     if opencv_fallback and "qr" in types and not any(c.code_type == "qr" for c in codes):
         codes += opencv_qr(gray, codes)

@@ -14,6 +14,7 @@ import numpy as np
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
+from vision_desk.stages.basic import to_gray
 
 
 def order_corners(points: np.ndarray) -> np.ndarray:
@@ -114,7 +115,7 @@ def find_document_quad(image: np.ndarray, min_area: float = 0.1, min_support: fl
         min_support: every side must run along image edges for at least this fraction of its length,
             so a contour that leaked into the background (one side made up) is not taken for the page.
     """
-    gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    gray = to_gray(image)
     h, w = gray.shape[:2]
     blurred = cv2.GaussianBlur(gray, (5, 5), 0)
     edges = cv2.Canny(blurred, 50, 150)

@@ -29,6 +29,12 @@ def test_languages_pick_easyocrs_recogniser(languages: list[str], model: str) ->
     assert recognizer_for(languages)["key"] == model
 
 
+def recognizer_for_url(key: str) -> str:
+    from easyocr import config
+
+    return {**config.recognition_models["gen1"], **config.recognition_models["gen2"]}[key]["url"]
+
+
 def test_every_listed_recogniser_is_in_the_manifest() -> None:
     from vision_desk.models import load_manifest
 
@@ -39,12 +45,6 @@ def test_every_listed_recogniser_is_in_the_manifest() -> None:
         assert entry.used_by == ("ocr",)
 
 
-def recognizer_for_url(key: str) -> str:
-    from easyocr import config
-
-    return {**config.recognition_models["gen1"], **config.recognition_models["gen2"]}[key]["url"]
-
-
 def test_missing_language_model_is_one_line_with_the_pull_command(empty_models: Path) -> None:
     from vision_desk.stages.text.ocr import OcrParams, OcrStage
 
@@ -53,6 +53,7 @@ def test_missing_language_model_is_one_line_with_the_pull_command(empty_models: 
     message = str(err.value)
     assert "\n" not in message
     assert "vision-desk models pull easyocr-latin" in message
+    assert list(empty_models.iterdir()) == []  # nothing fetched, nothing unpacked
 
 
 def test_cli_run_with_a_missing_language_model_prints_one_line(empty_models: Path, tmp_path: Path, capsys) -> None:

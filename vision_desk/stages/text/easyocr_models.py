@@ -87,7 +87,6 @@ def model_directory(languages: list[str] | tuple[str, ...]) -> Path:
     if recognizer["key"] == "english_g2":
         return packaged
     folder = models_dir() / "easyocr"
-    folder.mkdir(parents=True, exist_ok=True)
     target = folder / recognizer["filename"]
     if not target.is_file():
         name = MANIFEST_NAMES.get(recognizer["key"])
@@ -95,7 +94,9 @@ def model_directory(languages: list[str] | tuple[str, ...]) -> Path:
             raise VisionDeskError(
                 f"OCR for {', '.join(languages)} needs EasyOCR's {recognizer['key']} model, which Vision Desk does not list; "
                 f"download {recognizer['url']} yourself and unzip it into {folder}.")
-        _unpack(resolve(name), recognizer["filename"], folder)
+        archive = resolve(name)
+        folder.mkdir(parents=True, exist_ok=True)
+        _unpack(archive, recognizer["filename"], folder)
     _link_detector(packaged / DETECTOR_FILE, folder / DETECTOR_FILE)
     return folder
 

@@ -1,0 +1,251 @@
+"""OCR with EasyOCR: text regions as objects, every N frames with the results carried in between.
+
+:func:`read_text` is the algorithm (one image in, text regions out).
+:class:`RegionCarrier` moves the last result with the scene on the frames
+between two OCR passes: by the motion of the tracked object a region lies on
+when a tracker ran earlier in the pipeline, else by sparse optical flow
+(Lucas-Kanade) of corner points inside each region. Text does not change at
+30 fps, so reading every 5th or 10th frame costs little and keeps the overlay
+on the text.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.results import Detections
+from vision_desk.engine.stage import Stage
+from vision_desk.stages.basic import to_gray
+from vision_desk.stages.text import roi as roi_tools
+from vision_desk.stages.text.lines import join_tilted_words
+
+
+#: Boxes whose longer side is at most this many pixels are dropped (EasyOCR's 20 also drops lone digits).
+MIN_TEXT_SIZE = 10
+
+
+@dataclass
+class TextRegion:
+    """One piece of text: its outline (4 corners, clockwise from top-left), the text and EasyOCR's confidence."""
+
+    polygon: np.ndarray
+    text: str
+    score: float
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return roi_tools.polygon_box(self.polygon)
+
+
+def merge_paragraphs(regions: list[TextRegion]) -> list[TextRegion]:
+    """Joins neighbouring lines into paragraphs (EasyOCR's grouping); a paragraph's score is its lines' mean."""
+    from easyocr.utils import get_paragraph
+
+    if not regions:
+        return []
+    raw = [[r.polygon.tolist(), r.text, r.score] for r in regions]
+    out = []
+    for box, text in get_paragraph(raw):
+        poly = np.asarray(box, np.float32).reshape(-1, 2)
+        x1, y1, x2, y2 = roi_tools.polygon_box(poly)
+        members = [r.score for r in regions
+                   if x1 - 1 <= r.polygon[:, 0].mean() <= x2 + 1 and y1 - 1 <= r.polygon[:, 1].mean() <= y2 + 1]
+        out.append(TextRegion(poly, text, float(np.mean(members)) if members else 0.0))
+    return out
+
+
+def read_text(reader: Any, image: np.ndarray, *, min_confidence: float = 0.4, roi: tuple[int, int, int, int] = (0, 0, 0, 0),
+              paragraph: bool = False, allowlist: str = "", detector_size: int = 960) -> list[TextRegion]:
+    """Reads the text in a BGR image with an ``easyocr.Reader``.
+
+    Args:
+        reader: from :func:`vision_desk.stages.text.easyocr_models.load_reader`.
+        image: HxWx3 uint8 BGR.
+        min_confidence: lines read with less confidence are dropped (before paragraphs are merged).
+        roi: only read inside (x, y, w, h); (0, 0, 0, 0) is the whole image. Results are in image coordinates.
+        paragraph: merge neighbouring lines into one region each.
+        allowlist: only these characters may be read ("" allows all of the language's characters).
+        detector_size: the longest side the text detector works at (EasyOCR's ``canvas_size``).
+    """
+    part, (ox, oy) = roi_tools.crop(image, roi)
+    if part.size == 0:
+        return []
+    part = np.ascontiguousarray(part)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch/EasyOCR deprecation chatter on every call
+        # readtext() split in its two halves, so tilted words can be joined into lines in between.
+        horizontal, free = reader.detect(part, canvas_size=detector_size, min_size=MIN_TEXT_SIZE, reformat=False)
+        level, tilted = join_tilted_words(horizontal[0], free[0])
+        raw = reader.recognize(to_gray(part), level, tilted, allowlist=allowlist or None, reformat=False)
+    regions = [
+        TextRegion(np.asarray(box, np.float32).reshape(-1, 2) + np.float32([ox, oy]), " ".join(text.split()), float(conf))
+        for box, text, conf in raw
+        if conf >= min_confidence and text.strip()
+    ]
+    return merge_paragraphs(regions) if paragraph else reading_order(regions)
+
+
+def reading_order(regions: list[TextRegion]) -> list[TextRegion]:
+    """Regions sorted line by line, top to bottom, then left to right within a line."""
+    if len(regions) < 2:
+        return regions
+    heights = [r.box[3] - r.box[1] for r in regions]
+    band = max(float(np.median(heights)) * 0.6, 1.0)
+    return sorted(regions, key=lambda r: (round(float(r.polygon[:, 1].mean()) / band), r.box[0]))
+
+
+@dataclass
+class RegionCarrier:
+    """Moves text regions found on one frame along with the scene on the following frames."""
+
+    regions: list[TextRegion] = field(default_factory=list)
+    offsets: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    _prev: np.ndarray | None = None
+    _points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    _origin: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
+    _owner: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    _anchors: list[tuple[int, np.ndarray] | None] = field(default_factory=list)
+
+    def start(self, gray: np.ndarray, regions: list[TextRegion], detections: Detections | None = None) -> None:
+        """Remembers regions read on this frame, their corner points and the tracked objects they lie on."""
+        self.regions = regions
+        self.offsets = np.zeros((len(regions), 2), np.float32)
+        self._prev = gray
+        self._anchors = [_anchor(r, detections) for r in regions]
+        points, owner = [], []
+        h, w = gray.shape[:2]
+        for i, region in enumerate(regions):
+            x1, y1, x2, y2 = (int(round(v)) for v in region.box)
+            x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+            if x2 - x1 < 4 or y2 - y1 < 4:
+                continue
+            corners = cv2.goodFeaturesToTrack(gray[y1:y2, x1:x2], maxCorners=12, qualityLevel=0.01, minDistance=3)
+            if corners is not None:
+                pts = corners.reshape(-1, 2) + np.float32([x1, y1])
+                points.append(pts)
+                owner += [i] * len(pts)
+        self._points = np.concatenate(points).astype(np.float32) if points else np.zeros((0, 2), np.float32)
+        self._origin = self._points.copy()
+        self._owner = np.asarray(owner, np.int32)
+
+    def follow(self, gray: np.ndarray, detections: Detections | None = None) -> list[TextRegion]:
+        """The remembered regions moved to where their text is in this frame."""
+        if not self.regions:
+            return []
+        if len(self._points) and self._prev is not None and self._prev.shape == gray.shape:
+            moved, status, _ = cv2.calcOpticalFlowPyrLK(self._prev, gray, self._points.reshape(-1, 1, 2), None,
+                                                        winSize=(21, 21), maxLevel=3)
+            keep = status.reshape(-1) == 1
+            self._points = moved.reshape(-1, 2)[keep]
+            self._origin, self._owner = self._origin[keep], self._owner[keep]
+            for i in np.unique(self._owner):
+                mine = self._owner == i
+                self.offsets[i] = np.median(self._points[mine] - self._origin[mine], axis=0)
+        self._prev = gray
+        for i, anchor in enumerate(self._anchors):
+            if anchor is not None and detections is not None:
+                track, centre = anchor
+                rows = np.flatnonzero(detections.track_id == track)
+                if len(rows):
+                    x1, y1, x2, y2 = detections.xyxy[rows[0]]
+                    self.offsets[i] = np.float32([(x1 + x2) / 2, (y1 + y2) / 2]) - centre
+        return [TextRegion(r.polygon + self.offsets[i], r.text, r.score) for i, r in enumerate(self.regions)]
+
+
+def _anchor(region: TextRegion, detections: Detections | None) -> tuple[int, np.ndarray] | None:
+    """The smallest tracked object whose box holds the region's centre: (track id, box centre)."""
+    if detections is None or detections.empty:
+        return None
+    cx, cy = region.polygon.mean(axis=0)
+    x1, y1, x2, y2 = detections.xyxy.T
+    inside = (detections.track_id >= 0) & (x1 <= cx) & (cx <= x2) & (y1 <= cy) & (cy <= y2)
+    if not inside.any():
+        return None
+    area = np.where(inside, (x2 - x1) * (y2 - y1), np.inf)
+    best = int(np.argmin(area))
+    bx1, by1, bx2, by2 = detections.xyxy[best]
+    return int(detections.track_id[best]), np.float32([(bx1 + bx2) / 2, (by1 + by2) / 2])
+
+
+class OcrParams(StageParams):
+    languages: list[str] = param(["en"], help="EasyOCR language codes (en, fr, de, ru, ja...); English works offline, others need 'vision-desk models pull' once.")
+    min_confidence: float = param(0.4, ge=0.0, le=1.0, step=0.05, help="Lines read with less confidence than this are dropped.")
+    roi: tuple[int, int, int, int] = param((0, 0, 0, 0), widget="rect", help=roi_tools.ROI_HELP)
+    paragraph: bool = param(False, help="Merge neighbouring lines into paragraphs (one object each).")
+    allowlist: str = param("", widget="text", help="Only these characters may be read, e.g. 0123456789 for meters; empty allows all.")
+    every_n_frames: int = param(1, ge=1, le=300, help="Read every N-th frame; in between, the last result follows the scene (tracks or optical flow).")
+    new_text_only: bool = param(True, help="Log each distinct text once per video; off logs a text each time it comes back into view.")
+    detector_size: int = param(960, ge=320, le=4096, step=32, help="Longest side the text detector works at: smaller is faster (a 720p frame at 960 takes about half the time of 1280), larger finds smaller text.")
+    device: Literal["auto", "cpu", "cuda", "mps"] = param("auto", help="Where EasyOCR runs: auto picks CUDA, then Apple MPS, then the CPU.")
+
+
+class OcrStage(Stage):
+    id = "ocr"
+    title = "OCR (EasyOCR)"
+    category = "Text & codes"
+    help = ("Reads printed text with EasyOCR; each line (or paragraph) is an object with its outline, text and confidence. "
+            "Heavy: seconds per 720p frame on a CPU, so use 'every N frames' or a region of interest.")
+    Params = OcrParams
+    heavy = True
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        super().__init__(params)
+        self._reader: Any = None
+        self.reset()
+
+    def setup(self) -> None:
+        from vision_desk.stages.text.easyocr_models import load_reader
+
+        self._reader = load_reader(self.params.languages, self.params.device)
+
+    def reset(self) -> None:
+        self._tick = 0
+        self._carrier = RegionCarrier()
+        self._logged: set[str] = set()
+        self._in_view: set[str] = set()
+
+    def update_params(self, params: StageParams) -> None:
+        old = self.params
+        super().update_params(params)
+        if (old.languages, old.device) != (params.languages, params.device):
+            self._reader = None
+        self.reset()
+
+    def process(self, frame: Frame) -> None:
+        p = self.params
+        if self._reader is None:
+            self.setup()
+        fresh = self._tick % p.every_n_frames == 0
+        self._tick += 1
+        if fresh:
+            regions = read_text(self._reader, frame.image, min_confidence=p.min_confidence, roi=p.roi,
+                                paragraph=p.paragraph, allowlist=p.allowlist, detector_size=p.detector_size)
+            if p.every_n_frames > 1:
+                self._carrier.start(to_gray(frame.image), regions, frame.detections)
+            self._log(frame, regions)
+        else:
+            regions = self._carrier.follow(to_gray(frame.image), frame.detections)
+        frame.add(Detections.from_boxes(
+            [r.box for r in regions], "text", [r.score for r in regions], source=self.id,
+            polygon=[np.round(r.polygon, 1).tolist() for r in regions], text=[r.text for r in regions],
+        ))
+        frame.values["ocr_count"] = len(regions)
+        frame.values["ocr_fresh"] = fresh
+
+    def _log(self, frame: Frame, regions: list[TextRegion]) -> None:
+        texts = list(dict.fromkeys(r.text for r in regions))
+        for text in texts:
+            if (text not in self._logged) if self.params.new_text_only else (text not in self._in_view):
+                frame.events.append(f"text: {text}")
+            self._logged.add(text)
+        self._in_view = set(texts)
+
+    def draw(self, canvas: np.ndarray, frame: Frame) -> None:
+        roi_tools.draw(canvas, self.params.roi)

@@ -116,15 +116,14 @@ def test_auto_finds_the_print_corners_and_straightens_it(photo_print: np.ndarray
 
 
 def test_auto_finds_a_page_with_a_shaded_corner(page: np.ndarray) -> None:
-    # skimage's page is shaded towards its bottom-left corner, where the sheet fades into the table:
-    # that corner is found less precisely, the warp still reads as the page
+    # skimage's page is shaded towards its bottom-left corner, where the sheet fades into the table;
+    # the sides refitted to the edge pixels still meet there (measured: 1.3 px at most, all four corners)
     scene = _place(page)
     frame = run_stage("perspective", scene, mode="auto", width=384, height=191)
-    error = np.abs(np.array(frame.values["document_corners"]) - CORNERS).max(axis=1)
-    assert error[:3].max() <= 3.0 and error[3] <= 20.0
-    # measured: 0.63 after the warp; the page's bounding box, merely resized, reaches 0.36
+    assert np.abs(np.array(frame.values["document_corners"]) - CORNERS).max() <= 3.0
+    # measured: 0.91 after the warp; the page's bounding box, merely resized, reaches 0.36
     box_only = cv2.resize(scene[95:471, 160:599], (384, 191))
-    assert _similarity(frame.image, page) > _similarity(box_only, page) + 0.2
+    assert _similarity(frame.image, page) > 0.85 > _similarity(box_only, page) + 0.4
 
 
 def test_auto_without_a_document_leaves_the_frame_alone() -> None:

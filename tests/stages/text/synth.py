@@ -57,3 +57,23 @@ def degrade(image: np.ndarray, blur: float = 0.0, noise: float = 0.0, seed: int 
         rng = np.random.default_rng(seed)
         out = np.clip(out.astype(np.float32) + rng.normal(0.0, noise, out.shape), 0, 255).astype(np.uint8)
     return out
+
+
+SHEET_SIZE = (624, 335)  # page() enlarged 1.5x with 24 px margins: (w, h)
+
+
+def _sheet() -> np.ndarray:
+    """scikit-image's page() enlarged 1.5x on a sheet of paper with white margins."""
+    from skimage import data
+
+    page = cv2.resize(cv2.cvtColor(data.page(), cv2.COLOR_GRAY2BGR), None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
+    return cv2.copyMakeBorder(page, 24, 24, 24, 24, cv2.BORDER_CONSTANT, value=(222, 222, 218))
+
+
+def page_on_table(yaw: float = 25, pitch: float = -20, roll: float = 8, table: str = "coffee") -> tuple[np.ndarray, np.ndarray]:
+    """The sheet photographed at an angle lying on a darkened real photo; returns the image and the sheet's true corners."""
+    page = _sheet()
+    h, w = page.shape[:2]
+    quad = plane_quad((480, 300), w * 0.9, h * 0.9, yaw, pitch, roll)
+    background = cv2.convertScaleAbs(photo(table, (960, 600)), alpha=0.55)
+    return paste_quad(background, page, quad), quad

@@ -13,7 +13,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, spec_from_dict
 from vision_desk.engine.results import Detections
 from vision_desk.errors import PipelineError
-from vision_desk.stages.text.document import order_corners
+from vision_desk.stages.classical.perspective import order_corners
 from vision_desk.stages.text.ocr import RegionCarrier, TextRegion, merge_paragraphs, read_text
 
 # The prose on scikit-image's page(), line by line, as printed.

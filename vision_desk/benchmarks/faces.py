@@ -16,20 +16,9 @@ from typing import Iterator
 import cv2
 
 from vision_desk.benchmarks import BenchContext, BenchRow
+from vision_desk.benchmarks.media import read_frames
 
 ORDER = 60
-
-
-def decode(path: Path) -> list:
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
 
 
 def faces_rate(frames: list, params: dict) -> tuple[int, int, float]:
@@ -54,7 +43,7 @@ def rows(ctx: BenchContext) -> Iterator[BenchRow]:
     from vision_desk.stages.faces.gallery import Gallery
     from vision_desk.stages.faces.recognize import enrol_images
 
-    frames = decode(ctx.clip(1280, 720, ctx.frames(40)))
+    frames = read_frames(ctx.clip(1280, 720, ctx.frames(40)))
     group = "faces 720p"  # the speed column counts faces per second here
     n, faces, seconds = faces_rate(frames, {})
     yield BenchRow(group, "MTCNN detection (faces/s)", faces / seconds, n, note=f"{n / seconds:.1f} frames/s, {faces} faces in {n} frames")

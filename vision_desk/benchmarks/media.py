@@ -30,3 +30,16 @@ def make_clip(path: Path, width: int, height: int, frames: int, fps: int = 30) -
             container.mux(packet)
     part.replace(path)
     return path
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    """Every frame of a video file, decoded with OpenCV (BGR)."""
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    frames = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        frames.append(image)
+    cap.release()
+    return frames

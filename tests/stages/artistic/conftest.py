@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.media import skimage_bgr, write_clip
+from vision_desk.benchmarks.media import read_frames
 from vision_desk.stages.artistic.caffe_write import write_tiny_colorization
 
 #: The constant colour the "constant" network predicts everywhere (Lab a, b).
@@ -48,18 +49,6 @@ def static_clip(media_dir: Path) -> Path:
     base = cv2.resize(skimage_bgr("coffee"), (320, 240), interpolation=cv2.INTER_AREA)
     frames = [np.clip(base + rng.normal(0, 4, base.shape), 0, 255).astype(np.uint8) for _ in range(20)]
     return write_clip(media_dir / "static_coffee.mp4", frames)
-
-
-def read_frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = cap.read()
-        if not ok:
-            break
-        frames.append(image)
-    cap.release()
-    return frames
 
 
 def run_frames(stage_id: str, params: dict, frames: list[np.ndarray]) -> list[np.ndarray]:

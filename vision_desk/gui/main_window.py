@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QDockWidget, QInputDialog, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
 
 from vision_desk.engine.pipeline import PipelineSpec
 from vision_desk.engine.stats import StatsSnapshot
@@ -14,6 +14,7 @@ from vision_desk.errors import VisionDeskError
 from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
 from vision_desk.gui.bridge import FrameBridge
+from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_params
 from vision_desk.gui.monitor import MonitorPanel
 from vision_desk.gui.output import OutputControls
 from vision_desk.gui.pipeline_editor import PipelineEditor
@@ -40,6 +41,7 @@ class MainWindow(QMainWindow):
         self.bridge = FrameBridge(self)
         self.session = EngineSession(self.bridge, self)
         self.session.realtime = settings.realtime
+        self.enroller = FaceEnroller(self)
         self.frames_shown = 0
         self._last_frame = None
         self._batch: BatchDialog | None = None
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("Open file...", self.source_bar.ask_file, "Ctrl+O", "Open a video or image")
         self.quit_action = self._action("Quit", self.close, "Ctrl+Q", "Quit Vision Desk")
         self.batch_action = self._action("Batch...", self.show_batch, "Ctrl+B", "Process a folder of files")
+        self.enrol_action = self._action("Enrol face...", self.enrol_face, "E", "Click a face on the video and name it in the face gallery")
         for action in (self.output.record_action, self.output.snapshot_action):
             self.addAction(action)
         bar = QToolBar("Output", self)
@@ -148,6 +151,8 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction("Dark theme", lambda: self.set_theme("dark"))
         menu.addAction("Light theme", lambda: self.set_theme("light"))
+        menu = self.menuBar().addMenu("F&aces")
+        menu.addAction(self.enrol_action)
         menu = self.menuBar().addMenu("&Help")
         menu.addAction("Open output folder", lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.settings.output_dir))))
         menu.addAction("About Vision Desk", lambda: show_about(self))
@@ -167,6 +172,7 @@ class MainWindow(QMainWindow):
         self.session.message.connect(self.show_message)
         self.output.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
+        self.enroller.finished.connect(self.show_message)
         self.source_bar.source_chosen.connect(self.open_source)
         self.view.double_clicked.connect(self.toggle_fullscreen)
         self.playback.play_pause.connect(self.toggle_pause)
@@ -271,6 +277,37 @@ class MainWindow(QMainWindow):
         """One sentence in the status bar (errors stay longer)."""
         self.statusBar().showMessage(text, 15000)
 
+    # -- faces ---------------------------------------------------------------------------
+    def enrol_face(self) -> None:
+        """Lets the user click a face on the video, asks a name, and enrols it in the faces stage's gallery."""
+        if faces_params(self.editor.spec()) is None:
+            self.show_message(NO_STAGE)
+            return
+        if self.enroller.busy:
+            self.show_message("An enrolment is still running; try again in a moment.")
+            return
+        self.view.begin_pick("point", self._enrol_at)
+        self.show_message("Click a face on the video to enrol it (Esc cancels).")
+
+    def _enrol_at(self, point: tuple[int, int] | None) -> None:
+        if point is None:
+            self.show_message("Enrolment cancelled.")
+            return
+        params = faces_params(self.editor.spec())
+        frame = self._last_frame
+        box = face_at(frame.detections, point) if frame is not None else None
+        if params is None or box is None:
+            self.show_message(NO_FACE)
+            return
+        name, ok = QInputDialog.getText(self, "Enrol face", "Name of this person:")
+        name = name.strip() if ok else ""
+        if not name:
+            self.show_message("Enrolment cancelled.")
+            return
+        backend = params.get("backend") or "dlib"
+        self.enroller.start(params.get("gallery") or None, name, frame.image, box, backend)
+        self.show_message(f"Enrolling {name} ...")
+
     # -- window -------------------------------------------------------------------------
     def apply_theme(self, name: str) -> None:
         app = QApplication.instance()
@@ -333,6 +370,7 @@ class MainWindow(QMainWindow):
     # -- shutdown -------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.view.cancel_pick()
+        self.enroller.join(10.0)
         if self.isFullScreen():
             self.exit_fullscreen()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

@@ -26,10 +26,15 @@ def test_run_file_with_pipeline_record_and_export(clip_300: Path, tmp_path: Path
     assert rec.stat().st_size > 1000
 
 
-def test_run_demo_for_a_duration() -> None:
-    r = cli("run", "demo:", "--duration", "1.5")
+def test_run_demo_for_a_duration(tmp_path: Path) -> None:
+    """--duration stops a live source after that many seconds of processing (30 fps demo: about 45 frames)."""
+    exp = tmp_path / "demo.jsonl"
+    r = cli("run", "demo:", "--duration", "1.5", "--export", str(exp))
     assert r.returncode == 0, r.stderr
     assert "done:" in r.stderr
+    frames = [json.loads(x)["frame"] for x in exp.read_text().splitlines()]
+    assert 10 <= len(frames) <= 60
+    assert frames == sorted(frames) and len(set(frames)) == len(frames)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import os
 import pkgutil
 import sys
 import traceback
@@ -46,13 +48,41 @@ def open_gui(argv: list[str] | None = None) -> int:
     return gui_main(argv or [])
 
 
+def run() -> None:
+    """The ``vision-desk`` program: runs :func:`main` and ends the process with its exit code."""
+    code = main()
+    if _command_done_with_process(sys.argv[1:]):
+        exit_now(code)
+    sys.exit(code)
+
+
+def _command_done_with_process(argv: list[str]) -> bool:
+    """True for sub-commands (their outputs are closed when main returns); the desktop app exits the normal way."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    return command not in (None, "gui")
+
+
+def exit_now(code: int) -> None:
+    """Ends the process at once, skipping the interpreter's teardown of the imported libraries.
+
+    After a command has closed every output, unloading PyTorch, OpenVINO and
+    their thread pools still takes 0.5-0.9 s on a 2-core CPU: time a batch
+    user waits for nothing. Standard streams and logging are flushed first.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    logging.shutdown()
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.debug:
-        import os
-
         os.environ["OPENCV_LOG_LEVEL"] = "INFO"
         os.environ["OPENCV_FFMPEG_LOGLEVEL"] = "32"
     if not args.command:
@@ -75,4 +105,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -32,15 +32,36 @@ def data_dir() -> Path:
     return path
 
 
+def _nvidia_driver_present() -> bool:
+    """Whether the NVIDIA driver library loads: without it CUDA cannot be available, whatever torch build is installed."""
+    import ctypes
+
+    for name in ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so"):
+        try:
+            ctypes.CDLL(name)
+            return True
+        except OSError:
+            continue
+    return False
+
+
 @lru_cache(maxsize=None)
 def pick_device(preferred: str = "auto") -> str:
-    """``cuda:0``, ``mps`` or ``cpu``: the preferred one when it exists, else the best available."""
+    """``cuda:0``, ``mps`` or ``cpu``: the preferred one when it exists, else the best available.
+
+    Torch is imported (about 2 s on a small CPU) only when the answer depends
+    on it: ``cpu`` needs no check, and where no NVIDIA driver loads (and it is
+    not a Mac) CUDA cannot be available, so an OpenCV or OpenVINO pipeline on
+    the CPU starts without it.
+    """
+    if preferred != "auto" and not preferred.startswith("cuda"):
+        return preferred
+    if sys.platform != "darwin" and not _nvidia_driver_present():
+        return "cpu"
     import torch
 
     if preferred != "auto":
-        if preferred.startswith("cuda") and not torch.cuda.is_available():
-            return "cpu"
-        return preferred
+        return preferred if torch.cuda.is_available() else "cpu"
     if torch.cuda.is_available():
         return "cuda:0"
     mps = getattr(torch.backends, "mps", None)

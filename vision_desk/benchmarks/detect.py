@@ -4,7 +4,8 @@ The baseline is what Ultralytics users write: ``YOLO(model).track(clip,
 stream=True)`` with the PyTorch model (its defaults: imgsz 640, conf 0.1,
 ByteTrack), one process, start-up included. Against it: ``vision-desk batch``
 with ``detect`` (conf 0.1, imgsz 640, backend auto: an OpenVINO export at
-384x640 on the CPU, PyTorch FP16 with batches on a GPU) and ``track``
+384x640 run by the PyTorch-free OpenVINO detector on the CPU, PyTorch FP16
+with batches on a GPU) and ``track``
 (ByteTrack, the same settings, the tracker's boxes as Ultralytics reports them), JSONL export on, once ``--no-video`` and once
 recording an annotated MP4. Every row is a whole process timed from the
 outside; the export is built by an untimed first run (its cost is shown in

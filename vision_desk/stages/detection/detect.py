@@ -5,13 +5,16 @@ path; never downloaded here) and is loaded once per process by
 :mod:`.model_cache`. On the CPU a ``.pt`` model runs through an OpenVINO (or
 ONNX Runtime) export made by Ultralytics' exporter at the rectangular input
 the frames need, e.g. 384x640 for 16:9 at 640 (the shape PyTorch itself runs
-at, so the boxes are the same), built once and cached beside the model. In
-lossless runs the engine hands the stage several frames at once and they are
-inferred as one batch.
+at, so the boxes are the same), built once and cached beside the model.
+Detection exports run on :mod:`.openvino_detector`, which needs no PyTorch;
+the other tasks go through Ultralytics' predictor. In lossless runs the
+engine hands the stage several frames at once: they are inferred as one batch
+(GPU) or as concurrent requests (OpenVINO on the CPU).
 """
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Any, Literal
 
@@ -45,7 +48,7 @@ class DetectParams(StageParams):
     half: bool = param(True, help="Half precision (FP16) on CUDA; ignored on the CPU and MPS.")
     backend: Literal["auto", "pytorch", "openvino", "onnx"] = param(
         "auto", help="How a .pt model runs: auto = PyTorch on a GPU and an OpenVINO export on the CPU (built once, cached beside the model). Other model files run as they are.")
-    batch: int = param(0, ge=0, le=32, help="Frames per inference call in lossless runs (files, batch); 0 = auto (8 on a GPU, 1 on the CPU). Live sources run one frame at a time.")
+    batch: int = param(0, ge=0, le=32, help="Frames per inference call in lossless runs (files, batch); 0 = auto (8 on a GPU, 4-8 concurrent requests with OpenVINO on the CPU, else 1). Live sources run one frame at a time.")
     every: int = param(1, ge=1, le=100, help="Run the model on every N-th frame and reuse its results in between (a following track stage keeps the boxes moving).")
     top_k: int = param(5, ge=1, le=20, help="Classification models: how many labels to report.")
 
@@ -98,11 +101,14 @@ class DetectStage(Stage):
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
-        self._model = None  # the model as given (.pt or a user's export): task, names, PyTorch inference
+        self._model = None  # the model as given, loaded by Ultralytics (PyTorch, GPU, a user's own export)
+        self._source: Any = None  # the .pt file that CPU exports are made from
         self._exports: dict[tuple[int, int], Any] = {}  # CPU exports by input shape
         self.device = "cpu"
         self.backend = "pytorch"
         self.task = "detect"
+        self.names: dict[int, str] = {}
+        self.kpt_shape: tuple[int, int] | None = None
         self._class_ids: list[int] | None = None
         self._last: tuple[Detections, dict[str, Any]] | None = None
         self._count = 0
@@ -119,20 +125,23 @@ class DetectStage(Stage):
         self.device = choose_device(p.device)
         self._release()
         self._stale = False
-        self._model = model_cache.acquire(path, self.device, p.half, label=p.model)
-        model = self._model
-        self.task = model.task
-        if p.task != "auto" and model.task != p.task:
+        self.backend = choose_backend(p.backend, model_cache.model_format(path), self.device)
+        if self.backend in ("openvino", "onnx"):  # runs an export per frame shape: the .pt itself is not run
+            self._source = path
+            info = model_cache.model_info(path, label=p.model)
+        else:
+            info = self._model = model_cache.acquire(path, self.device, p.half, label=p.model)
+        self.task, self.names, self.kpt_shape = info.task, info.names, info.kpt_shape
+        if p.task != "auto" and self.task != p.task:
             raise VisionDeskError(
-                f"model {p.model} is a {model.task} model but stage 'detect' is set to task '{p.task}'; "
+                f"model {p.model} is a {self.task} model but stage 'detect' is set to task '{p.task}'; "
                 f"choose a {p.task} model (e.g. yolo11n{_SUFFIX[p.task]}) or set task to auto."
             )
-        if model.task not in TASKS:
-            raise VisionDeskError(f"model {p.model} does task '{model.task}', which stage 'detect' cannot show; use a detect, segment, pose, classify or obb model.")
-        self._class_ids = self._resolve_classes(model.names)
-        self.backend = choose_backend(p.backend, model.format, self.device)
-        if self.backend in ("pytorch", "file"):
-            self._warmup(model, model.fixed_shape or ((384, 640) if self.backend == "pytorch" else None))
+        if self.task not in TASKS:
+            raise VisionDeskError(f"model {p.model} does task '{self.task}', which stage 'detect' cannot show; use a detect, segment, pose, classify or obb model.")
+        self._class_ids = self._resolve_classes(self.names)
+        if self._model is not None:
+            self._warmup(self._model, self._model.fixed_shape or ((384, 640) if self.backend == "pytorch" else None))
 
     def _resolve_classes(self, names: dict[int, str]) -> list[int] | None:
         wanted = list(self.params.classes)
@@ -149,13 +158,25 @@ class DetectStage(Stage):
         """One inference (two on CUDA) on a blank frame, so start-up cost is not in the first frame's time."""
         h, w = shape or (self.params.imgsz, self.params.imgsz)
         blank = np.full((h, w, 3), 114, np.uint8)
+        if self._lean:
+            model.raw([blank])
+            return
         for _ in range(2 if self.device.startswith("cuda") else 1):
             model.predict([blank], **self._predict_args(None))
+
+    @property
+    def _lean(self) -> bool:
+        """Whether frames run on the PyTorch-free OpenVINO detector (detection models on the CPU)."""
+        return self.backend == "openvino" and self.task == "detect"
 
     def batch_size(self) -> int:
         if self.params.batch:
             return self.params.batch
-        return 8 if self.device.startswith("cuda") else 1
+        if self.device.startswith("cuda"):
+            return 8
+        if self._lean:  # enough frames to keep every OpenVINO stream busy (2 on 2 cores, more on bigger CPUs)
+            return min(8, max(4, os.cpu_count() or 1))
+        return 1
 
     def reset(self) -> None:
         self._last = None
@@ -166,7 +187,8 @@ class DetectStage(Stage):
         old = self.params
         super().update_params(params)
         heavy_keys = ("model", "task", "device", "half", "backend", "classes", "batch")
-        if any(getattr(old, k) != getattr(params, k) for k in heavy_keys) and self._model is not None:
+        loaded = self._model is not None or self._source is not None
+        if any(getattr(old, k) != getattr(params, k) for k in heavy_keys) and loaded:
             self._stale = True  # reloaded before the next frame, where a failure is reported like any stage error
         self.reset()
 
@@ -182,6 +204,7 @@ class DetectStage(Stage):
         if self._model is not None:
             model_cache.release(self._model)
             self._model = None
+        self._source = None
 
     # -- inference -----------------------------------------------------------
     def _predict_args(self, shape: tuple[int, int] | None) -> dict[str, Any]:
@@ -194,18 +217,22 @@ class DetectStage(Stage):
 
     def _runner(self, frame_hw: tuple[int, int]) -> tuple[Any, tuple[int, int] | None]:
         """The model to run frames of this size on, and the fixed input shape (None: Ultralytics decides)."""
-        if self.backend in ("pytorch", "file"):
+        if self._model is not None:
             return self._model, self._model.fixed_shape  # a static export runs at the shape it was made for
         from vision_desk.stages.detection import model_cache
         from vision_desk.stages.detection.convert import letterbox_shape
 
         shape = letterbox_shape(frame_hw, self.params.imgsz)
         if shape not in self._exports:
-            batch = self.batch_size()
-            target = model_cache.ensure_export(self._model.path, self.backend, shape, batch)
-            export = model_cache.acquire(target, "cpu", False, label=f"{self.params.model} ({self.backend} export)")
-            self._warmup(export, shape)
+            label = f"{self.params.model} ({self.backend} export)"
+            # the lean runner batches by concurrent requests, so its export keeps batch 1
+            target = model_cache.ensure_export(self._source, self.backend, shape, 1 if self._lean else self.batch_size())
+            if self._lean:
+                export = model_cache.acquire_openvino_detector(target, label=label)
+            else:
+                export = model_cache.acquire(target, "cpu", False, label=label)
             self._exports[shape] = export
+            self._warmup(export, shape)
         return self._exports[shape], shape
 
     def infer(self, images: list[np.ndarray]) -> list[tuple[Detections, dict[str, Any]]]:
@@ -213,15 +240,22 @@ class DetectStage(Stage):
         from vision_desk.stages.detection.convert import result_to_detections, top_classes
 
         model, shape = self._runner(images[0].shape[:2])
+        p = self.params
+        if self._lean:
+            out = []
+            for xyxy, score, cls in model.detect(images, p.confidence, p.iou, self._class_ids, p.max_det):
+                det = Detections.from_boxes(xyxy, [self.names[int(c)] for c in cls], score, class_id=cls, source=self.id)
+                out.append((det, {"detect_objects": len(det)}))
+            return out
         results = model.predict(images, **self._predict_args(shape))
         out = []
         for r in results:
             if self.task == "classify":
-                top = top_classes(r, self.params.top_k, self._model.names)
+                top = top_classes(r, p.top_k, self.names)
                 values = {"detect_class": top[0][0], "detect_class_score": top[0][1], "detect_top": [list(t) for t in top]}
                 out.append((Detections(), values))
             else:
-                det = result_to_detections(r, self.id, self._model.names)
+                det = result_to_detections(r, self.id, self.names)
                 out.append((det, {"detect_objects": len(det)}))
         return out
 
@@ -248,7 +282,7 @@ class DetectStage(Stage):
             f.values.update(values)
             info = {"fresh": fresh, "task": self.task, "top": values.get("detect_top")}
             f.extras[self.id] = info
-            if self.task == "pose" and self._model.kpt_shape and self._model.kpt_shape[0] == 17:
+            if self.task == "pose" and self.kpt_shape and self.kpt_shape[0] == 17:
                 from vision_desk.stages.detection.convert import COCO_SKELETON
 
                 f.extras["skeleton"] = COCO_SKELETON
@@ -260,6 +294,8 @@ class DetectStage(Stage):
     def describe(self) -> str:
         """One line naming the model, task, backend and device (the first event of each video)."""
         how = {"pytorch": "PyTorch", "openvino": "OpenVINO export", "onnx": "ONNX Runtime export", "file": self._model.format if self._model else "?"}[self.backend]
+        if self._lean:
+            how += " (OpenVINO runtime, no PyTorch)"
         precision = " FP16" if self._model is not None and self._model.half else ""
         return f"detect: {self.params.model} ({self.task}) on {self.device} via {how}{precision}"
 

@@ -6,7 +6,12 @@
   case where something imported it earlier).
 * :func:`acquire` loads a model file for a device once and hands the same
   :class:`LoadedModel` to every stage that asks with the same key;
-  :func:`release` drops it when the last user closes.
+  :func:`acquire_openvino_detector` does the same for the PyTorch-free
+  OpenVINO runner of detection exports; :func:`release` drops either when
+  the last user closes.
+* :func:`model_info` tells a ``.pt`` model's task and classes, from a small
+  file cached beside its exports, so a CPU run on a cached export never
+  imports PyTorch.
 * :func:`ensure_export` builds an ONNX or OpenVINO export with Ultralytics'
   exporter at a fixed (rectangular) input size, caches it next to the source
   model and rebuilds it when the source changes (size + mtime, then sha256).
@@ -32,7 +37,15 @@ _QUIET_SETTINGS = ("sync", "clearml", "comet", "dvc", "mlflow", "raytune", "tens
 
 
 def ultralytics_offline() -> Any:
-    """Imports Ultralytics with every network and pip side effect off and returns its ``YOLO`` class.
+    """Imports Ultralytics with every network and pip side effect off and returns its ``YOLO`` class."""
+    configure_ultralytics()
+    from ultralytics import YOLO
+
+    return YOLO
+
+
+def configure_ultralytics() -> None:
+    """Imports Ultralytics' core with every network and pip side effect off (its models are not imported).
 
     ``YOLO_OFFLINE=1`` makes ``ultralytics.utils.ONLINE`` false (no hub events,
     no downloads attempted, no pip), ``YOLO_AUTOINSTALL=false`` stops
@@ -43,7 +56,6 @@ def ultralytics_offline() -> Any:
     for key, value in _OFFLINE_ENV.items():
         os.environ[key] = value
     os.environ.setdefault("YOLO_VERBOSE", "false")
-    import ultralytics
     import ultralytics.utils as uutils
     from ultralytics.utils import checks, events
 
@@ -56,7 +68,6 @@ def ultralytics_offline() -> Any:
             dict.__setitem__(uutils.SETTINGS, key, False)  # not SETTINGS[key] = ..., which rewrites the user's file
     if os.environ.get("YOLO_VERBOSE", "").strip().lower() not in ("1", "true", "yes", "on"):
         uutils.LOGGER.setLevel(logging.WARNING)  # its per-model banners would drown the CLI's own progress
-    return ultralytics.YOLO
 
 
 def half_allowed(device: str) -> bool:
@@ -86,8 +97,18 @@ class LoadedModel:
         return self.yolo.predict(images, device=self.device, verbose=False, stream=False, save=False, **extra, **kwargs)
 
 
-_models: dict[tuple, LoadedModel] = {}
+_models: dict[tuple, Any] = {}  # LoadedModel or OpenVINODetector, each with a ``users`` count
 _lock = threading.Lock()
+
+
+def _shared(key: tuple, load: Any) -> Any:
+    """The model kept under key, loaded by ``load()`` on first use; one more user counted."""
+    with _lock:
+        model = _models.get(key)
+        if model is None:
+            model = _models[key] = load()
+        model.users += 1
+        return model
 
 
 def model_format(path: Path) -> str:
@@ -108,15 +129,23 @@ def acquire(path: Path, device: str, half: bool, *, label: str | None = None) ->
     """
     half = half and half_allowed(device)
     key = (str(Path(path).resolve()), device, half)
-    with _lock:
-        model = _models.get(key)
-        if model is None:
-            model = _models[key] = _load(Path(path), device, half, label or Path(path).name)
-        model.users += 1
-        return model
+    return _shared(key, lambda: _load(Path(path), device, half, label or Path(path).name))
 
 
-def release(model: LoadedModel) -> None:
+def acquire_openvino_detector(folder: Path, *, label: str | None = None) -> Any:
+    """The shared :class:`~.openvino_detector.OpenVINODetector` for a static detect export folder."""
+    from vision_desk.stages.detection.openvino_detector import OpenVINODetector
+
+    def load() -> OpenVINODetector:
+        meta = export_metadata(Path(folder))
+        if meta.get("task") != "detect" or meta.get("dynamic") or not meta.get("imgsz"):
+            raise VisionDeskError(f"{label or folder} is not a static-shape detection export; run it with backend 'pytorch' instead.")
+        return OpenVINODetector(Path(folder), meta, label)
+
+    return _shared((str(Path(folder).resolve()), "openvino-detector"), load)
+
+
+def release(model: Any) -> None:
     """Forgets a user of the model; the last one frees it."""
     with _lock:
         model.users -= 1
@@ -185,7 +214,47 @@ def export_metadata(path: Path) -> dict[str, Any]:
                 raw[key] = ast.literal_eval(value)
             except (ValueError, SyntaxError):
                 raw[key] = value
-    return {k: raw[k] for k in ("task", "imgsz", "dynamic", "kpt_shape", "batch") if k in raw}
+    return {k: raw[k] for k in ("task", "imgsz", "dynamic", "kpt_shape", "batch", "names") if k in raw}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the stages need to know about a model before running it."""
+
+    task: str
+    names: dict[int, str]
+    kpt_shape: tuple[int, int] | None = None
+
+
+def model_info(path: Path, *, label: str | None = None) -> ModelInfo:
+    """Task, class names and keypoint shape of a ``.pt`` model.
+
+    Read from ``model.json`` in the model's export folder when it was written
+    for this very file (size and mtime); otherwise the model is loaded once
+    (PyTorch) and the file written, so later CPU runs on cached exports start
+    without importing PyTorch at all.
+    """
+    path = Path(path)
+    cache = _export_root(path) / "model.json"
+    stamp = _stamp(path)
+    try:
+        data = json.loads(cache.read_text())
+        if data.get("size") == stamp["size"] and data.get("mtime_ns") == stamp["mtime_ns"]:
+            kpt = data.get("kpt_shape")
+            return ModelInfo(str(data["task"]), {int(k): str(v) for k, v in data["names"].items()}, tuple(kpt) if kpt else None)
+    except (OSError, ValueError, KeyError, AttributeError):
+        pass  # not written yet, or for another file: ask the model itself
+    model = acquire(path, "cpu", False, label=label)
+    try:
+        info = ModelInfo(model.task, dict(model.names), model.kpt_shape)
+    finally:
+        release(model)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps({**stamp, "task": info.task, "names": info.names, "kpt_shape": info.kpt_shape}))
+    except OSError:
+        pass  # a read-only place: the model is asked again next time, nothing is lost
+    return info
 
 
 # -- exports ------------------------------------------------------------------

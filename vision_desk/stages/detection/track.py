@@ -56,9 +56,10 @@ def tracker_args(p: TrackParams, kind: str | None = None) -> Any:
 
 
 def make_tracker(p: TrackParams) -> Any:
-    from vision_desk.stages.detection.model_cache import ultralytics_offline
+    from vision_desk.stages.detection.model_cache import configure_ultralytics
 
-    ultralytics_offline()
+    configure_ultralytics()
+    import ultralytics.engine.results  # noqa: F401 - the Boxes the trackers take; imported here, off the first frame
     from ultralytics.trackers.bot_sort import BOTSORT
     from ultralytics.trackers.byte_tracker import BYTETracker
 

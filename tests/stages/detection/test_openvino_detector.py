@@ -1,0 +1,159 @@
+"""The PyTorch-free OpenVINO detector: every step against Ultralytics' own code, on the real trained model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.stages.detection.conftest import stage_spec
+from tests.stages.detection.test_detect import held_out, run_frames  # noqa: F401 - held_out is a fixture
+from vision_desk.stages.detection import model_cache
+from vision_desk.stages.detection.openvino_detector import boxes_to_frame, letterbox, select_boxes
+
+SHAPES = [(720, 1280), (360, 640), (480, 640), (1080, 1920), (640, 480), (333, 517), (1, 900)]
+
+
+@pytest.fixture(scope="module")
+def export(shapes_model: Path) -> Path:
+    """The shapes model's OpenVINO export at 96x128 (the input 640x360 frames take at imgsz 128)."""
+    return model_cache.ensure_export(shapes_model, "openvino", (96, 128))
+
+
+@pytest.mark.parametrize("frame_hw", SHAPES)
+def test_letterbox_is_pixel_identical_to_ultralytics(frame_hw: tuple[int, int]) -> None:
+    from ultralytics.data.augment import LetterBox
+
+    from vision_desk.stages.detection.convert import letterbox_shape
+
+    rng = np.random.default_rng(sum(frame_hw))
+    image = rng.integers(0, 256, (*frame_hw, 3), dtype=np.uint8)
+    input_hw = letterbox_shape(frame_hw, 640)
+    theirs = LetterBox(input_hw, auto=False, stride=32)(image=image)
+    ours = letterbox(image, input_hw)
+    assert ours.shape == (*input_hw, 3)
+    assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("frame_hw", SHAPES)
+def test_boxes_map_back_to_the_frame_as_ultralytics_scales_them(frame_hw: tuple[int, int]) -> None:
+    import torch
+    from ultralytics.utils.ops import scale_boxes
+
+    from vision_desk.stages.detection.convert import letterbox_shape
+
+    input_hw = letterbox_shape(frame_hw, 640)
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(-20, max(input_hw) + 20, (50, 2))
+    boxes = np.concatenate([xy, xy + rng.uniform(1, 200, (50, 2))], 1).astype(np.float32)
+    theirs = scale_boxes(input_hw, torch.from_numpy(boxes.copy()), frame_hw).numpy()
+    ours = boxes_to_frame(boxes.copy(), input_hw, frame_hw)
+    assert np.allclose(ours, theirs, atol=1e-3)
+    assert ours[:, [0, 2]].min() >= 0 and ours[:, [0, 2]].max() <= frame_hw[1]
+
+
+@pytest.mark.parametrize(("conf", "iou", "classes", "max_det"), [(0.25, 0.7, None, 300), (0.01, 0.45, None, 300),
+                                                                 (0.05, 0.7, [0, 2], 300), (0.01, 0.7, None, 3)])
+def test_box_selection_is_ultralytics_nms(export: Path, held_out, conf: float, iou: float, classes, max_det: int) -> None:
+    """Confidence filter, best class, class filter, class-aware NMS and max_det, on the raw output of real frames."""
+    import torch
+    from ultralytics.utils.nms import non_max_suppression
+
+    detector = model_cache.acquire_openvino_detector(export)
+    try:
+        raw = detector.raw(held_out[0][::6])
+    finally:
+        model_cache.release(detector)
+    compared = 0
+    for pred in raw:
+        boxes, scores, cls = select_boxes(pred, conf, iou, classes, max_det)
+        theirs = non_max_suppression(torch.from_numpy(pred[None].copy()), conf, iou, classes, max_det=max_det)[0].numpy()
+        assert len(boxes) == len(theirs)
+        order = np.lexsort((theirs[:, 0], -theirs[:, 4]))  # ties in score: compare in a fixed order
+        mine = np.lexsort((boxes[:, 0], -scores))
+        assert np.allclose(boxes[mine], theirs[order, :4], atol=1e-3)
+        assert np.allclose(scores[mine], theirs[order, 4], atol=1e-6)
+        assert np.array_equal(cls[mine], theirs[order, 5].astype(int))
+        compared += len(boxes)
+    assert compared > 10
+
+
+def test_detections_equal_ultralytics_predictor_on_the_same_export(export: Path, held_out) -> None:
+    """End to end, one frame at a time and as concurrent requests: Ultralytics' own OpenVINO run, to 1e-3 px."""
+    frames = held_out[0][:12]
+    YOLO = model_cache.ultralytics_offline()  # noqa: N806
+    reference = YOLO(str(export), task="detect").predict(frames, imgsz=[96, 128], conf=0.1, verbose=False)
+    detector = model_cache.acquire_openvino_detector(export)
+    try:
+        single = [detector.detect([f], 0.1, 0.7, None, 300)[0] for f in frames]
+        batched = detector.detect(frames[:5], 0.1, 0.7, None, 300) + detector.detect(frames[5:], 0.1, 0.7, None, 300)
+        assert detector.parallel_requests >= 1
+    finally:
+        model_cache.release(detector)
+    total = 0
+    for ref, a, b in zip(reference, single, batched):
+        boxes = ref.boxes
+        for xyxy, score, cls in (a, b):
+            assert len(xyxy) == len(boxes)
+            assert np.allclose(xyxy, boxes.xyxy.numpy(), atol=1e-3) and np.array_equal(cls, boxes.cls.numpy().astype(int))
+        total += len(boxes)
+    assert total > 20
+
+
+def test_the_stage_runs_detection_exports_on_it_and_shares_it(shapes_model: Path, held_out) -> None:
+    frames = run_frames([stage_spec(shapes_model, backend="openvino"), stage_spec(shapes_model, backend="openvino", classes=["circle"])],
+                        held_out[0][:3])
+    assert "no PyTorch" in frames[0].events[0]
+    assert {str(x) for x in frames[0].detections.label} >= {"circle", "square"}
+
+
+def test_model_info_is_cached_beside_the_exports_and_follows_the_file(tmp_path: Path, shapes_model: Path,
+                                                                      yaml_models: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = tmp_path / "m.pt"
+    source.write_bytes(shapes_model.read_bytes())
+    info = model_cache.model_info(source)
+    assert info.task == "detect" and info.names == {0: "circle", 1: "square", 2: "triangle"}
+    assert json.loads((tmp_path / "m.exports" / "model.json").read_text())["task"] == "detect"
+    with monkeypatch.context() as m:
+        m.setattr(model_cache, "acquire", lambda *a, **k: pytest.fail("the model was loaded although its info is cached"))
+        assert model_cache.model_info(source) == info
+    source.write_bytes(yaml_models["pose"].read_bytes())  # another model under the same name
+    again = model_cache.model_info(source)
+    assert again.task == "pose" and again.kpt_shape == (17, 3)
+
+
+def test_a_cpu_detection_run_on_a_cached_export_never_imports_pytorch(shapes_model: Path, export: Path) -> None:
+    model_cache.model_info(shapes_model)  # what the first run leaves behind, with the export
+    code = f"""
+import sys
+import numpy as np
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.pipeline import Pipeline, spec_from_dict
+p = Pipeline(spec_from_dict({{"stages": [{json.dumps(stage_spec(shapes_model, backend="openvino", device="cpu"))}]}}))
+p.setup()
+frame = p.process(Frame(np.full((360, 640, 3), 90, np.uint8), 0, 0.0))
+print(frame.events[0])
+assert "torch" not in sys.modules and "ultralytics" not in sys.modules, "PyTorch or Ultralytics was imported"
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[3], env=os.environ)
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert "no PyTorch" in out.stdout
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="on a Mac the MPS check needs torch")
+def test_choosing_the_cpu_without_an_nvidia_driver_never_imports_pytorch() -> None:
+    code = """
+import sys
+import vision_desk.weights as w
+w._nvidia_driver_present = lambda: False
+assert w.pick_device("auto") == "cpu" and w.pick_device("cuda:0") == "cpu" and w.pick_device("cpu") == "cpu"
+assert "torch" not in sys.modules
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-1500:]
+

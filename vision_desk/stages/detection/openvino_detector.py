@@ -1,0 +1,170 @@
+"""YOLO detection exports on the CPU through OpenVINO alone: no PyTorch, and a batch of frames inferred at once.
+
+Ultralytics' predictor can run an OpenVINO export, but it imports PyTorch and
+torchvision (about 3.5 s on the 2-core CI machine), moves every frame through
+torch tensors and runs one inference request at a time. For detection models
+this runner does the same work with OpenVINO, OpenCV and NumPy:
+
+* Ultralytics' letterbox (resize, centred grey padding) with OpenCV; OpenVINO's
+  own pre-processing turns the padded BGR bytes into the normalised RGB planes
+  the network takes, inside its worker threads;
+* the frames of a lossless batch run as concurrent requests on a model compiled
+  with the THROUGHPUT hint (a stream per core), single live frames on one
+  compiled with the LATENCY hint; compiled models are cached in the export
+  folder (OpenVINO's ``CACHE_DIR``), which shortens the next start-up;
+* Ultralytics' confidence filter (best class per anchor) and class-aware NMS,
+  the latter with OpenCV's ``NMSBoxesBatched``, then its box rescaling.
+
+The boxes are Ultralytics' own: a test holds them to the PyTorch model's.
+Segmentation, pose, classification and oriented boxes keep Ultralytics'
+predictor (their post-processing is larger and shared with the GPU path).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from vision_desk.errors import VisionDeskError
+
+#: Ultralytics keeps at most this many candidates per frame before NMS.
+MAX_NMS = 30000
+PAD_VALUE = 114
+
+
+def letterbox_geometry(frame_hw: tuple[int, int], input_hw: tuple[int, int]) -> tuple[tuple[int, int], tuple[int, int, int, int]]:
+    """The resized (w, h) of a frame and its (top, bottom, left, right) padding, rounded as Ultralytics' LetterBox does."""
+    h, w = frame_hw
+    r = min(input_hw[0] / h, input_hw[1] / w)
+    new_w, new_h = max(round(w * r), 1), max(round(h * r), 1)
+    dw, dh = (input_hw[1] - new_w) / 2, (input_hw[0] - new_h) / 2
+    return (new_w, new_h), (round(dh - 0.1), round(dh + 0.1), round(dw - 0.1), round(dw + 0.1))
+
+
+def letterbox(image: np.ndarray, input_hw: tuple[int, int]) -> np.ndarray:
+    """The frame scaled to fit input_hw and padded with grey around it (BGR uint8, input_hw in size)."""
+    (new_w, new_h), (top, bottom, left, right) = letterbox_geometry(image.shape[:2], input_hw)
+    if (image.shape[1], image.shape[0]) != (new_w, new_h):
+        image = cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
+
+
+def boxes_to_frame(xyxy: np.ndarray, input_hw: tuple[int, int], frame_hw: tuple[int, int]) -> np.ndarray:
+    """Boxes in network-input pixels back to frame pixels, clipped to the frame (Ultralytics' scale_boxes)."""
+    (new_w, new_h), (top, _, left, _) = letterbox_geometry(frame_hw, input_hw)
+    gain_x, gain_y = new_w / frame_hw[1], new_h / frame_hw[0]
+    out = (xyxy - np.array([left, top, left, top], np.float32)) / np.array([gain_x, gain_y, gain_x, gain_y], np.float32)
+    out[:, [0, 2]] = out[:, [0, 2]].clip(0, frame_hw[1])
+    out[:, [1, 3]] = out[:, [1, 3]].clip(0, frame_hw[0])
+    return out
+
+
+def select_boxes(pred: np.ndarray, conf: float, iou: float, classes: list[int] | None, max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ultralytics' non_max_suppression for one frame of a detect head's output.
+
+    Args:
+        pred: (4 + classes, anchors) raw output: centre x, centre y, width, height, then one score per class.
+
+    Returns:
+        boxes (N, 4) xyxy in input pixels, scores (N,), class ids (N,), best first.
+    """
+    scores_all = pred[4:]
+    cls = scores_all.argmax(0)
+    score = scores_all[cls, np.arange(scores_all.shape[1])]
+    keep = score > conf
+    if classes is not None:
+        keep &= np.isin(cls, classes)
+    idx = np.flatnonzero(keep)
+    if not len(idx):
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int)
+    if len(idx) > MAX_NMS:
+        idx = idx[np.argsort(-score[idx], kind="stable")[:MAX_NMS]]
+    cx, cy, w, h = pred[:4, idx]
+    xywh = np.stack([cx - w / 2, cy - h / 2, w, h], 1)
+    kept = cv2.dnn.NMSBoxesBatched(xywh.tolist(), score[idx].tolist(), cls[idx].tolist(), conf, iou)
+    kept = np.asarray(kept, int).reshape(-1)
+    kept = kept[np.argsort(-score[idx][kept], kind="stable")][:max_det]
+    chosen = idx[kept]
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)[kept]
+    return boxes.astype(np.float32), score[chosen].astype(np.float32), cls[chosen].astype(int)
+
+
+class OpenVINODetector:
+    """A static-shape YOLO detect export (an Ultralytics ``*_openvino_model`` folder), ready to run frames.
+
+    Thread-safe: one call runs at a time (stages on different engines may share it).
+    """
+
+    def __init__(self, folder: Path, meta: dict[str, Any], label: str | None = None) -> None:
+        import openvino as ov
+        from openvino.preprocess import ColorFormat, PrePostProcessor
+
+        xml = next(iter(sorted(Path(folder).glob("*.xml"))), None)
+        if xml is None:
+            raise VisionDeskError(f"OpenVINO model folder {folder} has no .xml file; export the model again or pick another file.")
+        self.label = label or Path(folder).name
+        self.input_hw = (int(meta["imgsz"][0]), int(meta["imgsz"][1]))
+        self.users = 0
+        core = ov.Core()
+        if os.access(folder, os.W_OK):  # a user's read-only export is simply compiled each time
+            core.set_property({"CACHE_DIR": str(Path(folder) / "compiled")})
+        model = core.read_model(str(xml))
+        ppp = PrePostProcessor(model)
+        tensor = ppp.input().tensor()
+        tensor.set_element_type(ov.Type.u8).set_layout(ov.Layout("NHWC")).set_color_format(ColorFormat.BGR)
+        ppp.input().preprocess().convert_element_type(ov.Type.f32).convert_color(ColorFormat.RGB).scale(255.0)
+        ppp.input().model().set_layout(ov.Layout("NCHW"))
+        self._core = core
+        self._model = ppp.build()
+        self._latency: Any = None
+        self._queue: Any = None  # AsyncInferQueue on the THROUGHPUT model
+        self._lock = threading.Lock()
+
+    @property
+    def parallel_requests(self) -> int:
+        """How many frames the THROUGHPUT model runs at once (OpenVINO's optimal number of requests)."""
+        return len(self._throughput_queue())
+
+    def _latency_request(self) -> Any:
+        if self._latency is None:
+            self._latency = self._core.compile_model(self._model, "CPU", {"PERFORMANCE_HINT": "LATENCY"}).create_infer_request()
+        return self._latency
+
+    def _throughput_queue(self) -> Any:
+        if self._queue is None:
+            import openvino as ov
+
+            compiled = self._core.compile_model(self._model, "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
+            self._queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+        return self._queue
+
+    def raw(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """The network's output (4 + classes, anchors) for each frame."""
+        inputs = [letterbox(im, self.input_hw)[None] for im in images]
+        with self._lock:
+            if len(inputs) == 1:
+                return [self._latency_request().infer({0: inputs[0]})[0][0].copy()]
+            queue = self._throughput_queue()
+            outputs: list[Any] = [None] * len(inputs)
+
+            def done(request: Any, index: int) -> None:
+                outputs[index] = request.get_output_tensor(0).data[0].copy()  # the request's buffer is reused
+
+            queue.set_callback(done)
+            for i, x in enumerate(inputs):
+                queue.start_async({0: x}, i)
+            queue.wait_all()
+            return outputs
+
+    def detect(self, images: list[np.ndarray], conf: float, iou: float, classes: list[int] | None, max_det: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(boxes xyxy in frame pixels, scores, class ids) per frame, best first."""
+        out = []
+        for image, pred in zip(images, self.raw(images)):
+            boxes, scores, cls = select_boxes(pred, conf, iou, classes, max_det)
+            out.append((boxes_to_frame(boxes, self.input_hw, image.shape[:2]), scores, cls))
+        return out

@@ -87,3 +87,31 @@ def test_shipped_presets_are_valid() -> None:
     assert presets
     for path in presets:
         Pipeline(load_spec(path))  # validates every stage and parameter
+
+
+def test_a_pipeline_loads_only_its_own_stage_modules() -> None:
+    """A fresh process resolving detect and track imports their module, not the other ~60 stages; an id the
+    source search cannot see (faces declares it through a constant) and a typo still resolve as before."""
+    import subprocess
+    import sys
+
+    code = """
+import sys
+from vision_desk.engine.stage import REGISTRY, stage_class
+from vision_desk.errors import PipelineError
+assert stage_class("detect").__name__ == "DetectStage" and stage_class("track").__name__ == "TrackStage"
+loaded = sorted(m for m in sys.modules if m.startswith("vision_desk.stages."))
+assert not any(m.startswith("vision_desk.stages.classical.") for m in loaded), loaded
+assert set(REGISTRY) >= {"detect", "track"} and len(REGISTRY) < 10, sorted(REGISTRY)
+assert stage_class("faces").__name__ == "FacesStage"
+try:
+    stage_class("detekt")
+except PipelineError as err:
+    assert "Did you mean 'detect'" in str(err), err
+else:
+    raise AssertionError("an unknown stage was accepted")
+print(len(REGISTRY))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
+    assert out.returncode == 0, out.stderr[-1500:]
+    assert int(out.stdout) > 50  # the fallback loaded every stage

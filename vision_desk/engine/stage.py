@@ -97,10 +97,13 @@ class Stage:
 
 
 def stage_class(stage_id: str) -> type[Stage]:
-    """The stage class registered under an id, after loading all stage modules."""
-    from vision_desk.stages import load_all
+    """The stage class registered under an id: its own module is loaded, or every stage module if need be."""
+    from vision_desk.stages import load_all, load_declaring
 
-    load_all()
+    if stage_id not in REGISTRY:
+        load_declaring(stage_id)
+    if stage_id not in REGISTRY:
+        load_all()
     try:
         return REGISTRY[stage_id]
     except KeyError:

@@ -154,12 +154,17 @@ class DetectStage(Stage):
             raise VisionDeskError(f"stage 'detect': class(es) {unknown} are not in model {self.params.model} (it knows {known}); fix the 'classes' parameter.")
         return sorted(by_name[c.lower()] for c in wanted)
 
-    def _warmup(self, model: Any, shape: tuple[int, int] | None) -> None:
-        """One inference (two on CUDA) on a blank frame, so start-up cost is not in the first frame's time."""
+    def _warmup(self, model: Any, shape: tuple[int, int] | None, frames: int = 1) -> None:
+        """One inference (two on CUDA) on a blank frame, so start-up cost is not in the first frame's time.
+
+        The OpenVINO detector compiles its model for the way it is first used
+        (one frame: LATENCY; a batch: THROUGHPUT), so a file run does not pay
+        for compiling the one a live view needs, and vice versa.
+        """
         h, w = shape or (self.params.imgsz, self.params.imgsz)
         blank = np.full((h, w, 3), 114, np.uint8)
         if self._lean:
-            model.raw([blank])
+            model.raw([blank] * min(frames, 2))
             return
         for _ in range(2 if self.device.startswith("cuda") else 1):
             model.predict([blank], **self._predict_args(None))
@@ -215,8 +220,8 @@ class DetectStage(Stage):
             args["retina_masks"] = True  # masks at frame resolution, as Detections expects
         return args
 
-    def _runner(self, frame_hw: tuple[int, int]) -> tuple[Any, tuple[int, int] | None]:
-        """The model to run frames of this size on, and the fixed input shape (None: Ultralytics decides)."""
+    def _runner(self, frame_hw: tuple[int, int], frames: int = 1) -> tuple[Any, tuple[int, int] | None]:
+        """The model to run frames of this size on (frames at a time), and the fixed input shape (None: Ultralytics decides)."""
         if self._model is not None:
             return self._model, self._model.fixed_shape  # a static export runs at the shape it was made for
         from vision_desk.stages.detection import model_cache
@@ -232,14 +237,14 @@ class DetectStage(Stage):
             else:
                 export = model_cache.acquire(target, "cpu", False, label=label)
             self._exports[shape] = export
-            self._warmup(export, shape)
+            self._warmup(export, shape, frames)
         return self._exports[shape], shape
 
     def infer(self, images: list[np.ndarray]) -> list[tuple[Detections, dict[str, Any]]]:
         """Objects (and per-frame values) for a list of same-sized frames, inferred as one batch."""
         from vision_desk.stages.detection.convert import result_to_detections, top_classes
 
-        model, shape = self._runner(images[0].shape[:2])
+        model, shape = self._runner(images[0].shape[:2], len(images))
         p = self.params
         if self._lean:
             out = []

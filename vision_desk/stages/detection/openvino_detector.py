@@ -111,7 +111,7 @@ class OpenVINODetector:
         self.input_hw = (int(meta["imgsz"][0]), int(meta["imgsz"][1]))
         self.users = 0
         core = ov.Core()
-        if os.access(folder, os.W_OK):  # a user's read-only export is simply compiled each time
+        if os.access(folder, os.W_OK):  # our exports live in writable folders; a read-only copy just compiles each time
             core.set_property({"CACHE_DIR": str(Path(folder) / "compiled")})
         model = core.read_model(str(xml))
         ppp = PrePostProcessor(model)

@@ -32,11 +32,15 @@ def data_dir() -> Path:
     return path
 
 
-def _nvidia_driver_present() -> bool:
-    """Whether the NVIDIA driver library loads: without it CUDA cannot be available, whatever torch build is installed."""
+#: The GPU runtime libraries torch's CUDA support loads: NVIDIA's driver, and AMD's HIP for ROCm builds.
+_GPU_LIBRARIES = ("nvcuda.dll", "amdhip64.dll") if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so", "libamdhip64.so")
+
+
+def _gpu_driver_present() -> bool:
+    """Whether an NVIDIA (or AMD ROCm) GPU runtime loads: without one, torch.cuda cannot be available."""
     import ctypes
 
-    for name in ("nvcuda.dll",) if sys.platform == "win32" else ("libcuda.so.1", "libcuda.so"):
+    for name in _GPU_LIBRARIES:
         try:
             ctypes.CDLL(name)
             return True
@@ -50,13 +54,13 @@ def pick_device(preferred: str = "auto") -> str:
     """``cuda:0``, ``mps`` or ``cpu``: the preferred one when it exists, else the best available.
 
     Torch is imported (about 2 s on a small CPU) only when the answer depends
-    on it: ``cpu`` needs no check, and where no NVIDIA driver loads (and it is
+    on it: ``cpu`` needs no check, and where no GPU driver loads (and it is
     not a Mac) CUDA cannot be available, so an OpenCV or OpenVINO pipeline on
     the CPU starts without it.
     """
     if preferred != "auto" and not preferred.startswith("cuda"):
         return preferred
-    if sys.platform != "darwin" and not _nvidia_driver_present():
+    if sys.platform != "darwin" and not _gpu_driver_present():
         return "cpu"
     import torch
 

@@ -146,11 +146,11 @@ assert "torch" not in sys.modules and "ultralytics" not in sys.modules, "PyTorch
 
 
 @pytest.mark.skipif(sys.platform == "darwin", reason="on a Mac the MPS check needs torch")
-def test_choosing_the_cpu_without_an_nvidia_driver_never_imports_pytorch() -> None:
+def test_choosing_the_cpu_without_a_gpu_driver_never_imports_pytorch() -> None:
     code = """
 import sys
 import vision_desk.weights as w
-w._nvidia_driver_present = lambda: False
+w._gpu_driver_present = lambda: False
 assert w.pick_device("auto") == "cpu" and w.pick_device("cuda:0") == "cpu" and w.pick_device("cpu") == "cpu"
 assert "torch" not in sys.modules
 """

@@ -15,7 +15,6 @@ a gray frame with the same L give the same output.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Literal
 
@@ -82,16 +81,15 @@ def colorize_device(requested: str) -> str | None:
 
     OpenCV's pip wheels have no CUDA backend, so the GPU path is PyTorch; on the
     CPU, OpenCV DNN is the faster of the two (measured here), so ``auto`` takes
-    the GPU only when there is one. Torch is imported only when an NVIDIA driver is present.
+    the GPU only when there is one (:func:`~vision_desk.weights.pick_device`,
+    which imports torch only where a GPU driver is present).
     """
+    from vision_desk.weights import pick_device
+
     if requested == "cpu":
         return None
-    has_driver = Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
-    if has_driver:
-        import torch
-
-        if torch.cuda.is_available():
-            return "cuda"
+    if pick_device("auto").startswith("cuda"):
+        return "cuda"
     if requested == "cuda":
         raise VisionDeskError("colorize was asked to run on a CUDA GPU but PyTorch sees none here; set device to auto or cpu.")
     return None

@@ -25,6 +25,12 @@ def export(shapes_model: Path) -> Path:
     return model_cache.ensure_export(shapes_model, "openvino", (96, 128))
 
 
+@pytest.fixture(scope="module")
+def pose_export(yaml_models: dict) -> Path:
+    """A YOLO11n-pose (from its YAML, seeded weights) exported at 96x160, the input of 640x360 frames at 160."""
+    return model_cache.ensure_export(yaml_models["pose"], "openvino", (96, 160))
+
+
 @pytest.mark.parametrize("frame_hw", SHAPES)
 def test_letterbox_is_pixel_identical_to_ultralytics(frame_hw: tuple[int, int]) -> None:
     from ultralytics.data.augment import LetterBox
@@ -71,8 +77,9 @@ def test_box_selection_is_ultralytics_nms(export: Path, held_out, conf: float, i
         model_cache.release(detector)
     compared = 0
     for pred in raw:
-        boxes, scores, cls = select_boxes(pred, conf, iou, classes, max_det)
+        boxes, scores, cls, extra = select_boxes(pred, conf, iou, classes, max_det)
         theirs = non_max_suppression(torch.from_numpy(pred[None].copy()), conf, iou, classes, max_det=max_det)[0].numpy()
+        assert extra.shape == (len(boxes), 0)
         assert len(boxes) == len(theirs)
         order = np.lexsort((theirs[:, 0], -theirs[:, 4]))  # ties in score: compare in a fixed order
         mine = np.lexsort((boxes[:, 0], -scores))
@@ -98,11 +105,51 @@ def test_detections_equal_ultralytics_predictor_on_the_same_export(export: Path,
     total = 0
     for ref, a, b in zip(reference, single, batched):
         boxes = ref.boxes
-        for xyxy, score, cls in (a, b):
-            assert len(xyxy) == len(boxes)
+        for xyxy, score, cls, keypoints in (a, b):
+            assert len(xyxy) == len(boxes) and keypoints is None
             assert np.allclose(xyxy, boxes.xyxy.numpy(), atol=1e-3) and np.array_equal(cls, boxes.cls.numpy().astype(int))
         total += len(boxes)
     assert total > 20
+
+
+def test_pose_keypoints_are_ultralytics_own(pose_export: Path, held_out) -> None:
+    """A pose head: NMS keeps the keypoint channels of the same anchors, scaled to the frame like Ultralytics'.
+
+    The YAML-built model has 80 classes and untrained (tiny) class scores, hence confidence 0.
+    """
+    import torch
+    from ultralytics.utils.nms import non_max_suppression
+
+    frames = held_out[0][:4]
+    YOLO = model_cache.ultralytics_offline()  # noqa: N806
+    reference = YOLO(str(pose_export), task="pose").predict(frames, imgsz=[96, 160], conf=0.0, max_det=10, verbose=False)
+    detector = model_cache.acquire_openvino_detector(pose_export)
+    try:
+        assert detector.kpt_shape == (17, 3) and detector.nc == 80
+        pred = detector.raw(frames[:1])[0]
+        ours = detector.detect(frames, 0.0, 0.7, None, 10)
+    finally:
+        model_cache.release(detector)
+    assert pred.shape[0] == 4 + 80 + 51
+    boxes, scores, cls, extra = select_boxes(pred, 0.0, 0.7, None, 10, nc=80)
+    theirs = non_max_suppression(torch.from_numpy(pred[None].copy()), 0.0, 0.7, None, max_det=10, nc=80)[0].numpy()
+    assert len(boxes) == len(theirs) > 0 and extra.shape == (len(boxes), 51)
+    assert np.allclose(extra, theirs[:, 6:], atol=1e-4)
+    points = 0
+    for ref, (xyxy, score, cls, keypoints) in zip(reference, ours):
+        assert len(xyxy) == len(ref.boxes) and keypoints.shape == (len(xyxy), 17, 3)
+        assert np.allclose(xyxy, ref.boxes.xyxy.numpy(), atol=1e-3)
+        assert np.allclose(keypoints, ref.keypoints.data.numpy(), atol=1e-3)
+        points += keypoints.shape[0] * 17
+    assert points > 0
+
+
+def test_the_stage_runs_pose_exports_on_it_with_keypoints_and_skeleton(yaml_models: dict, held_out, pose_export: Path) -> None:
+    frame = run_frames([{"stage": "detect", "params": {"model": str(yaml_models["pose"]), "backend": "openvino", "imgsz": 160,
+                                                       "confidence": 0.0, "max_det": 3}}], held_out[0][:1])[0]
+    assert "no PyTorch" in frame.events[0]
+    assert len(frame.detections) and frame.detections.keypoints.shape == (len(frame.detections), 17, 3)
+    assert frame.extras["skeleton"][0] == (15, 13)
 
 
 def test_the_stage_runs_detection_exports_on_it_and_shares_it(shapes_model: Path, held_out) -> None:

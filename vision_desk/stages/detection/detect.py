@@ -6,8 +6,8 @@ path; never downloaded here) and is loaded once per process by
 ONNX Runtime) export made by Ultralytics' exporter at the rectangular input
 the frames need, e.g. 384x640 for 16:9 at 640 (the shape PyTorch itself runs
 at, so the boxes are the same), built once and cached beside the model.
-Detection exports run on :mod:`.openvino_detector`, which needs no PyTorch;
-the other tasks go through Ultralytics' predictor. In lossless runs the
+Detection and pose exports run on :mod:`.openvino_detector`, which needs no
+PyTorch; the other tasks go through Ultralytics' predictor. In lossless runs the
 engine hands the stage several frames at once: they are inferred as one batch
 (GPU) or as concurrent requests (OpenVINO on the CPU).
 """
@@ -171,8 +171,10 @@ class DetectStage(Stage):
 
     @property
     def _lean(self) -> bool:
-        """Whether frames run on the PyTorch-free OpenVINO detector (detection models on the CPU)."""
-        return self.backend == "openvino" and self.task == "detect"
+        """Whether frames run on the PyTorch-free OpenVINO detector (detection and pose models on the CPU)."""
+        from vision_desk.stages.detection.model_cache import LEAN_TASKS
+
+        return self.backend == "openvino" and self.task in LEAN_TASKS
 
     def batch_size(self) -> int:
         if self.params.batch:
@@ -248,8 +250,9 @@ class DetectStage(Stage):
         p = self.params
         if self._lean:
             out = []
-            for xyxy, score, cls in model.detect(images, p.confidence, p.iou, self._class_ids, p.max_det):
-                det = Detections.from_boxes(xyxy, [self.names[int(c)] for c in cls], score, class_id=cls, source=self.id)
+            for xyxy, score, cls, keypoints in model.detect(images, p.confidence, p.iou, self._class_ids, p.max_det):
+                det = Detections.from_boxes(xyxy, [self.names[int(c)] for c in cls], score, class_id=cls,
+                                            keypoints=keypoints, source=self.id)
                 out.append((det, {"detect_objects": len(det)}))
             return out
         results = model.predict(images, **self._predict_args(shape))

@@ -7,7 +7,7 @@
 * :func:`acquire` loads a model file for a device once and hands the same
   :class:`LoadedModel` to every stage that asks with the same key;
   :func:`acquire_openvino_detector` does the same for the PyTorch-free
-  OpenVINO runner of detection exports; :func:`release` drops either when
+  OpenVINO runner of detection and pose exports; :func:`release` drops either when
   the last user closes.
 * :func:`model_info` tells a ``.pt`` model's task and classes, from a small
   file cached beside its exports, so a CPU run on a cached export never
@@ -133,13 +133,13 @@ def acquire(path: Path, device: str, half: bool, *, label: str | None = None) ->
 
 
 def acquire_openvino_detector(folder: Path, *, label: str | None = None) -> Any:
-    """The shared :class:`~.openvino_detector.OpenVINODetector` for a static detect export folder."""
+    """The shared :class:`~.openvino_detector.OpenVINODetector` for a static detect or pose export folder."""
     from vision_desk.stages.detection.openvino_detector import OpenVINODetector
 
     def load() -> OpenVINODetector:
         meta = export_metadata(Path(folder))
-        if meta.get("task") != "detect" or meta.get("dynamic") or not meta.get("imgsz"):
-            raise VisionDeskError(f"{label or folder} is not a static-shape detection export; run it with backend 'pytorch' instead.")
+        if meta.get("task") not in LEAN_TASKS or meta.get("dynamic") or not meta.get("imgsz") or not meta.get("names"):
+            raise VisionDeskError(f"{label or folder} is not a static-shape detection or pose export; run it with backend 'pytorch' instead.")
         return OpenVINODetector(Path(folder), meta, label)
 
     return _shared((str(Path(folder).resolve()), "openvino-detector"), load)
@@ -260,6 +260,8 @@ def model_info(path: Path, *, label: str | None = None) -> ModelInfo:
 # -- exports ------------------------------------------------------------------
 
 EXPORT_FORMATS = ("onnx", "openvino")
+#: The tasks the PyTorch-free OpenVINO detector runs (the others go through Ultralytics' predictor).
+LEAN_TASKS = ("detect", "pose")
 
 
 def _stamp(source: Path) -> dict[str, Any]:

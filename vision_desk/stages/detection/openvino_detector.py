@@ -1,4 +1,4 @@
-"""YOLO detection exports on the CPU through OpenVINO alone: no PyTorch, and a batch of frames inferred at once.
+"""YOLO detection and pose exports on the CPU through OpenVINO alone: no PyTorch, and a batch of frames inferred at once.
 
 Ultralytics' predictor can run an OpenVINO export, but it imports PyTorch and
 torchvision (about 3.5 s on the 2-core CI machine), moves every frame through
@@ -15,8 +15,9 @@ this runner does the same work with OpenVINO, OpenCV and NumPy:
 * Ultralytics' confidence filter (best class per anchor) and class-aware NMS,
   the latter with OpenCV's ``NMSBoxesBatched``, then its box rescaling.
 
-The boxes are Ultralytics' own: a test holds them to the PyTorch model's.
-Segmentation, pose, classification and oriented boxes keep Ultralytics'
+The boxes are Ultralytics' own: a test holds them to the PyTorch model's. Pose
+models run here too (their keypoints are extra output channels, scaled like
+the boxes); segmentation, classification and oriented boxes keep Ultralytics'
 predictor (their post-processing is larger and shared with the GPU path).
 """
 
@@ -54,48 +55,59 @@ def letterbox(image: np.ndarray, input_hw: tuple[int, int]) -> np.ndarray:
     return cv2.copyMakeBorder(image, top, bottom, left, right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3)
 
 
-def boxes_to_frame(xyxy: np.ndarray, input_hw: tuple[int, int], frame_hw: tuple[int, int]) -> np.ndarray:
-    """Boxes in network-input pixels back to frame pixels, clipped to the frame (Ultralytics' scale_boxes)."""
+def points_to_frame(points: np.ndarray, input_hw: tuple[int, int], frame_hw: tuple[int, int]) -> np.ndarray:
+    """Points (..., 2 or more: x, y first) in network-input pixels back to frame pixels, clipped to the frame.
+
+    Ultralytics' scale_coords (keypoints); boxes are two points each (:func:`boxes_to_frame`).
+    """
     (new_w, new_h), (top, _, left, _) = letterbox_geometry(frame_hw, input_hw)
-    gain_x, gain_y = new_w / frame_hw[1], new_h / frame_hw[0]
-    out = (xyxy - np.array([left, top, left, top], np.float32)) / np.array([gain_x, gain_y, gain_x, gain_y], np.float32)
-    out[:, [0, 2]] = out[:, [0, 2]].clip(0, frame_hw[1])
-    out[:, [1, 3]] = out[:, [1, 3]].clip(0, frame_hw[0])
+    out = np.array(points, np.float32, copy=True)
+    out[..., 0] = ((out[..., 0] - left) / np.float32(new_w / frame_hw[1])).clip(0, frame_hw[1])
+    out[..., 1] = ((out[..., 1] - top) / np.float32(new_h / frame_hw[0])).clip(0, frame_hw[0])
     return out
 
 
-def select_boxes(pred: np.ndarray, conf: float, iou: float, classes: list[int] | None, max_det: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ultralytics' non_max_suppression for one frame of a detect head's output.
+def boxes_to_frame(xyxy: np.ndarray, input_hw: tuple[int, int], frame_hw: tuple[int, int]) -> np.ndarray:
+    """Boxes in network-input pixels back to frame pixels, clipped to the frame (Ultralytics' scale_boxes)."""
+    return points_to_frame(np.asarray(xyxy).reshape(-1, 2, 2), input_hw, frame_hw).reshape(-1, 4)
+
+
+def select_boxes(pred: np.ndarray, conf: float, iou: float, classes: list[int] | None, max_det: int,
+                 nc: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ultralytics' non_max_suppression for one frame of a detect or pose head's output.
 
     Args:
-        pred: (4 + classes, anchors) raw output: centre x, centre y, width, height, then one score per class.
+        pred: (4 + nc + extra, anchors) raw output: centre x, centre y, width, height, one score per class,
+            then any extra channels (a pose head's keypoints: x, y, visibility per point).
+        nc: the number of classes (default: every channel after the box is a class score).
 
     Returns:
-        boxes (N, 4) xyxy in input pixels, scores (N,), class ids (N,), best first.
+        boxes (N, 4) xyxy in input pixels, scores (N,), class ids (N,), extra channels (N, extra); best first.
     """
-    scores_all = pred[4:]
+    nc = pred.shape[0] - 4 if nc is None else nc
+    scores_all = pred[4 : 4 + nc]
     cls = scores_all.argmax(0)
     score = scores_all[cls, np.arange(scores_all.shape[1])]
     keep = score > conf
     if classes is not None:
         keep &= np.isin(cls, classes)
     idx = np.flatnonzero(keep)
-    if not len(idx):
-        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, int)
     if len(idx) > MAX_NMS:
         idx = idx[np.argsort(-score[idx], kind="stable")[:MAX_NMS]]
     cx, cy, w, h = pred[:4, idx]
-    xywh = np.stack([cx - w / 2, cy - h / 2, w, h], 1)
-    kept = cv2.dnn.NMSBoxesBatched(xywh.tolist(), score[idx].tolist(), cls[idx].tolist(), conf, iou)
-    kept = np.asarray(kept, int).reshape(-1)
-    kept = kept[np.argsort(-score[idx][kept], kind="stable")][:max_det]
+    kept = np.zeros(0, int)
+    if len(idx):
+        xywh = np.stack([cx - w / 2, cy - h / 2, w, h], 1)
+        kept = np.asarray(cv2.dnn.NMSBoxesBatched(xywh.tolist(), score[idx].tolist(), cls[idx].tolist(), conf, iou), int).reshape(-1)
+        kept = kept[np.argsort(-score[idx][kept], kind="stable")][:max_det]
     chosen = idx[kept]
-    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)[kept]
-    return boxes.astype(np.float32), score[chosen].astype(np.float32), cls[chosen].astype(int)
+    boxes = np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)[kept].reshape(-1, 4)
+    extra = pred[4 + nc :, chosen].T
+    return boxes.astype(np.float32), score[chosen].astype(np.float32), cls[chosen].astype(int), extra.astype(np.float32)
 
 
 class OpenVINODetector:
-    """A static-shape YOLO detect export (an Ultralytics ``*_openvino_model`` folder), ready to run frames.
+    """A static-shape YOLO detect or pose export (an Ultralytics ``*_openvino_model`` folder), ready to run frames.
 
     Thread-safe: one call runs at a time (stages on different engines may share it).
     """
@@ -109,6 +121,9 @@ class OpenVINODetector:
             raise VisionDeskError(f"OpenVINO model folder {folder} has no .xml file; export the model again or pick another file.")
         self.label = label or Path(folder).name
         self.input_hw = (int(meta["imgsz"][0]), int(meta["imgsz"][1]))
+        self.nc = len(meta["names"])
+        kpt = meta.get("kpt_shape") if meta.get("task") == "pose" else None
+        self.kpt_shape: tuple[int, int] | None = (int(kpt[0]), int(kpt[1])) if kpt else None
         self.users = 0
         core = ov.Core()
         if os.access(folder, os.W_OK):  # our exports live in writable folders; a read-only copy just compiles each time
@@ -161,10 +176,15 @@ class OpenVINODetector:
             queue.wait_all()
             return outputs
 
-    def detect(self, images: list[np.ndarray], conf: float, iou: float, classes: list[int] | None, max_det: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """(boxes xyxy in frame pixels, scores, class ids) per frame, best first."""
+    def detect(self, images: list[np.ndarray], conf: float, iou: float, classes: list[int] | None,
+               max_det: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]:
+        """(boxes xyxy, scores, class ids, keypoints (N, K, 3) or None) per frame in frame pixels, best first."""
         out = []
         for image, pred in zip(images, self.raw(images)):
-            boxes, scores, cls = select_boxes(pred, conf, iou, classes, max_det)
-            out.append((boxes_to_frame(boxes, self.input_hw, image.shape[:2]), scores, cls))
+            boxes, scores, cls, extra = select_boxes(pred, conf, iou, classes, max_det, self.nc)
+            frame_hw = image.shape[:2]
+            keypoints = None
+            if self.kpt_shape is not None:
+                keypoints = points_to_frame(extra.reshape(len(extra), *self.kpt_shape), self.input_hw, frame_hw)
+            out.append((boxes_to_frame(boxes, self.input_hw, frame_hw), scores, cls, keypoints))
         return out

@@ -140,7 +140,7 @@ def acquire_openvino_detector(folder: Path, *, label: str | None = None) -> Any:
         meta = export_metadata(Path(folder))
         if meta.get("task") not in LEAN_TASKS or meta.get("dynamic") or not meta.get("imgsz") or not meta.get("names"):
             raise VisionDeskError(f"{label or folder} is not a static-shape detection or pose export; run it with backend 'pytorch' instead.")
-        return OpenVINODetector(Path(folder), meta, label)
+        return OpenVINODetector(Path(folder), meta)
 
     return _shared((str(Path(folder).resolve()), "openvino-detector"), load)
 

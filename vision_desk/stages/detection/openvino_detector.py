@@ -112,14 +112,13 @@ class OpenVINODetector:
     Thread-safe: one call runs at a time (stages on different engines may share it).
     """
 
-    def __init__(self, folder: Path, meta: dict[str, Any], label: str | None = None) -> None:
+    def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
         import openvino as ov
         from openvino.preprocess import ColorFormat, PrePostProcessor
 
         xml = next(iter(sorted(Path(folder).glob("*.xml"))), None)
         if xml is None:
             raise VisionDeskError(f"OpenVINO model folder {folder} has no .xml file; export the model again or pick another file.")
-        self.label = label or Path(folder).name
         self.input_hw = (int(meta["imgsz"][0]), int(meta["imgsz"][1]))
         self.nc = len(meta["names"])
         kpt = meta.get("kpt_shape") if meta.get("task") == "pose" else None

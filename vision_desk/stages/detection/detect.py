@@ -109,6 +109,7 @@ class DetectStage(Stage):
         self.task = "detect"
         self.names: dict[int, str] = {}
         self.kpt_shape: tuple[int, int] | None = None
+        self._lean = False  # frames run on the PyTorch-free OpenVINO detector (detection and pose on the CPU)
         self._class_ids: list[int] | None = None
         self._last: tuple[Detections, dict[str, Any]] | None = None
         self._count = 0
@@ -132,6 +133,7 @@ class DetectStage(Stage):
         else:
             info = self._model = model_cache.acquire(path, self.device, p.half, label=p.model)
         self.task, self.names, self.kpt_shape = info.task, info.names, info.kpt_shape
+        self._lean = self.backend == "openvino" and self.task in model_cache.LEAN_TASKS
         if p.task != "auto" and self.task != p.task:
             raise VisionDeskError(
                 f"model {p.model} is a {self.task} model but stage 'detect' is set to task '{p.task}'; "
@@ -168,13 +170,6 @@ class DetectStage(Stage):
             return
         for _ in range(2 if self.device.startswith("cuda") else 1):
             model.predict([blank], **self._predict_args(None))
-
-    @property
-    def _lean(self) -> bool:
-        """Whether frames run on the PyTorch-free OpenVINO detector (detection and pose models on the CPU)."""
-        from vision_desk.stages.detection.model_cache import LEAN_TASKS
-
-        return self.backend == "openvino" and self.task in LEAN_TASKS
 
     def batch_size(self) -> int:
         if self.params.batch:

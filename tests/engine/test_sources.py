@@ -118,16 +118,26 @@ def test_rtsp_frames_arrive_then_reconnect(rtsp_server, tmp_path: Path) -> None:
 
 
 def test_screen_capture_on_a_virtual_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
     import shutil
     import subprocess
 
     if shutil.which("Xvfb") is None:
         pytest.skip("needs Xvfb (installed by ./setup.sh --test)")
-    display = ":" + str(90 + __import__("os").getpid() % 9)
-    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "640x400x24", "-nolisten", "tcp"], stderr=subprocess.DEVNULL)
+    # -displayfd: Xvfb picks a free display and writes its number once it accepts connections
+    # (no clash with another X server, no guessing how long start-up takes); -noreset: without it
+    # the server resets when its last client leaves, and a capture opened during the reset fails.
+    read_end, write_end = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_end), "-screen", "0", "640x400x24", "-nolisten", "tcp", "-noreset"],
+        pass_fds=(write_end,), stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
     try:
-        time.sleep(1.0)
-        monkeypatch.setenv("DISPLAY", display)
+        with os.fdopen(read_end) as ready:
+            number = ready.readline().strip()
+        assert number.isdigit(), "Xvfb did not start"
+        monkeypatch.setenv("DISPLAY", ":" + number)
         frames = collect("screen:?fps=10", max_frames=5)
         assert len(frames) == 5
         assert frames[0].image.shape == (400, 640, 3)

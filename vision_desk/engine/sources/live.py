@@ -180,7 +180,7 @@ class ScreenSource(Source):
         try:
             import mss
 
-            self._sct = mss.mss()
+            self._sct = mss.MSS()  # mss.mss() is deprecated since 10.2
             monitors = self._sct.monitors
         except Exception as err:  # noqa: BLE001 - mss raises its own types per platform
             msg = f"screen capture is not available here ({err}); it needs a desktop session."

@@ -14,7 +14,7 @@ from vision_desk.errors import VisionDeskError
 from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
 from vision_desk.gui.bridge import FrameBridge
-from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_params
+from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_image, faces_params
 from vision_desk.gui.monitor import MonitorPanel
 from vision_desk.gui.output import OutputControls
 from vision_desk.gui.pipeline_editor import PipelineEditor
@@ -305,7 +305,7 @@ class MainWindow(QMainWindow):
             self.show_message("Enrolment cancelled.")
             return
         backend = params.get("backend") or "dlib"
-        self.enroller.start(params.get("gallery") or None, name, frame.image, box, backend)
+        self.enroller.start(params.get("gallery") or None, name, faces_image(frame), box, backend)
         self.show_message(f"Enrolling {name} ...")
 
     # -- window -------------------------------------------------------------------------

@@ -142,6 +142,9 @@ class FacesStage(Stage):
         self._count += 1
         det = self._last[np.arange(len(self._last))]  # a copy: later stages add columns to this frame's rows only
         frame.add(det)
+        # The image these boxes belong to: later stages (face_privacy, privacy, filters) replace frame.image,
+        # and enrolling a face from the live view must embed the face as this stage saw it, not blurred.
+        frame.extras[self.id] = {"image": frame.image}
         frame.values["faces_count"] = len(det)
         if p.recognize:
             known = [n for n in det.data["identity"] if n != UNKNOWN]

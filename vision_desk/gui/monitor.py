@@ -17,6 +17,8 @@ import pyqtgraph as pg  # noqa: E402 - after choosing the binding
 HISTORY_S = 60.0
 BAR_SCALE = 10  # progress-bar units per millisecond
 VALUES_SHOWN = 8
+STAGE_TIME_TIP = ("Mean time per frame over the last 240 frames; max is the slowest of them. "
+                  "Stages that work every N frames (OCR, faces) show their real cost in the max.")
 
 
 class MonitorPanel(QWidget):
@@ -142,8 +144,8 @@ class MonitorPanel(QWidget):
                 bar.setFormat("off")
             else:
                 bar.setValue(int(row["mean_ms"] * BAR_SCALE))
-                bar.setFormat(f"{row['mean_ms']:.1f} ms  (p95 {row['p95_ms']:.1f})")
-                bar.setToolTip("")
+                bar.setFormat(f"{row['mean_ms']:.1f} ms  (max {row['max_ms']:.1f})")
+                bar.setToolTip(STAGE_TIME_TIP)
 
     def _rebuild_stage_rows(self, ids: list[str]) -> None:
         for label, bar in self._stage_rows:

@@ -97,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`vision-desk models list | head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the final flush does not fail again
+        return 141
     except Exception as err:  # noqa: BLE001 - one line for users; the traceback with --debug
         if args.debug:
             traceback.print_exc()

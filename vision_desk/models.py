@@ -24,6 +24,7 @@ Manifest entry::
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -117,10 +118,11 @@ def sha256_of(path: Path) -> str:
 
 
 def pull(name: str, progress: Callable[[int, int], None] | None = None, timeout: float = 20.0) -> Path:
-    """Downloads a manifest model into the models folder, checking size and sha256.
+    """Downloads a manifest model into the models folder, checking its length and sha256.
 
-    The file is written to ``<file>.part`` and renamed only after its checksum
-    matches, so an interrupted or wrong download never looks complete.
+    The file is written to ``<file>.part`` and renamed only after it has the
+    length the server announced and (where the manifest has one) the right
+    checksum, so an interrupted or wrong download never looks complete.
     """
     e = entry(name)
     if e.present and (not e.sha256 or sha256_of(e.path) == e.sha256):
@@ -128,14 +130,18 @@ def pull(name: str, progress: Callable[[int, int], None] | None = None, timeout:
     part = e.path.with_name(e.path.name + ".part")
     try:
         with urllib.request.urlopen(e.url, timeout=timeout) as response, open(part, "wb") as out:  # noqa: S310 - manifest URLs only
-            total = int(response.headers.get("Content-Length") or e.size or 0)
+            announced = int(response.headers.get("Content-Length") or 0)
+            total = announced or e.size
             done = 0
             while chunk := response.read(1 << 16):
                 out.write(chunk)
                 done += len(chunk)
                 if progress:
                     progress(done, total)
-    except (urllib.error.URLError, TimeoutError, OSError) as err:
+        # http.client returns what arrived when a connection drops early, without an error: compare the length
+        if announced and done != announced:
+            raise OSError(f"the connection closed after {done} of {announced} bytes")
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as err:
         part.unlink(missing_ok=True)
         reason = getattr(err, "reason", err)
         raise VisionDeskError(
@@ -151,14 +157,18 @@ def pull(name: str, progress: Callable[[int, int], None] | None = None, timeout:
     return e.path
 
 
+#: verify()'s statuses
+VERIFIED, UNCHECKED, MISMATCH, MISSING = "ok", "present (no checksum in the manifest)", "checksum mismatch", "missing"
+
+
 def verify() -> list[tuple[ModelEntry, str]]:
-    """(entry, status) for every manifest model: ok, missing, or checksum mismatch."""
+    """(entry, status) for every manifest model: VERIFIED, UNCHECKED, MISMATCH or MISSING."""
     rows = []
     for e in load_manifest().values():
         if not e.present:
-            rows.append((e, "missing"))
-        elif e.sha256 and sha256_of(e.path) != e.sha256:
-            rows.append((e, "checksum mismatch"))
+            rows.append((e, MISSING))
+        elif not e.sha256:
+            rows.append((e, UNCHECKED))
         else:
-            rows.append((e, "ok"))
+            rows.append((e, VERIFIED if sha256_of(e.path) == e.sha256 else MISMATCH))
     return rows

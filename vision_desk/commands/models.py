@@ -24,9 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     from vision_desk.models import load_manifest
 
+    print(f"{'name':<28} {'task':<10} {'size':>11}  {'downloaded':<10}  {'licence':<14} used by")
     for e in load_manifest().values():
-        mark = "yes" if e.present else "no "
-        print(f"{e.name:<28} {e.task:<10} {e.size / 1e6:8.1f} MB  downloaded: {mark}  {e.licence:<14} used by: {', '.join(e.used_by)}")
+        size = f"{e.size / 1e6:8.1f} MB" if e.size else f"{'?':>8} MB"  # size 0 in the manifest: not known
+        mark = "yes" if e.present else "no"
+        print(f"{e.name:<28} {e.task:<10} {size:>11}  {mark:<10}  {e.licence:<14} {', '.join(e.used_by)}")
     return 0
 
 
@@ -43,12 +45,12 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from vision_desk.models import verify
+    from vision_desk.models import MISMATCH, verify
 
     bad = 0
     for e, status in verify():
         print(f"{e.name:<28} {status}")
-        bad += status == "checksum mismatch"
+        bad += status == MISMATCH
     return 1 if bad else 0
 
 

@@ -1,0 +1,151 @@
+"""`vision-desk models pull | verify | list` against a real HTTP server on this machine, then the pulled model in use.
+
+The manifest is replaced by entries pointing at the local server (the real
+one points at GitHub, which tests never reach); the file served is a real
+YOLO11n-seg built from Ultralytics' config.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import vision_desk.models as models
+from vision_desk.cli import main
+from vision_desk.errors import ModelMissingError, VisionDeskError
+from vision_desk.models import ModelEntry, sha256_of
+from vision_desk.stages.detection.detect import DetectStage
+
+
+class CountingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a folder; ``/cut/NAME`` announces NAME's full length but closes the connection halfway."""
+
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        type(self).requests.append(self.path)
+        if not self.path.startswith("/cut/"):
+            super().do_GET()
+            return
+        data = (Path(self.directory) / self.path.removeprefix("/cut/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data[: len(data) // 2])
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(tmp_path: Path, yaml_models: dict[str, Path]) -> Iterator[str]:
+    """http://127.0.0.1:PORT serving yolo11n-seg.pt."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    shutil.copy(yaml_models["segment"], folder / "yolo11n-seg.pt")
+    CountingHandler.requests = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(CountingHandler, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "models"
+    monkeypatch.setenv("VISION_DESK_MODELS", str(path))
+    return path
+
+
+def use_manifest(monkeypatch: pytest.MonkeyPatch, *entries: ModelEntry) -> None:
+    monkeypatch.setattr(models, "load_manifest", lambda: {e.name: e for e in entries})
+
+
+def seg_entry(url: str, sha256: str, name: str = "local-seg") -> ModelEntry:
+    return ModelEntry(name=name, task="segment", file=f"{name}.pt", url=url, sha256=sha256, size=0, licence="AGPL-3.0",
+                      used_by=("detect",))
+
+
+def test_pull_fetches_checks_and_the_detect_stage_then_uses_the_model_by_name(
+        server: str, models_dir: Path, yaml_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    truth = sha256_of(yaml_models["segment"])
+    use_manifest(monkeypatch, seg_entry(f"{server}/yolo11n-seg.pt", truth))
+    with pytest.raises(ModelMissingError, match="fetch it with: vision-desk models pull local-seg"):
+        models.resolve("local-seg")
+
+    seen: list[tuple[int, int]] = []
+    path = models.pull("local-seg", progress=lambda done, total: seen.append((done, total)))
+    size = yaml_models["segment"].stat().st_size
+    assert path == models_dir / "local-seg.pt" and sha256_of(path) == truth
+    assert seen[-1] == (size, size) and len(seen) > 1  # progress in chunks, ending at the announced length
+    assert not list(models_dir.glob("*.part"))
+    assert main(["models", "pull", "local-seg"]) == 0  # present and verified: nothing is fetched again
+    assert capsys.readouterr().out.strip() == str(path)
+    assert CountingHandler.requests == ["/yolo11n-seg.pt"]
+
+    detect = DetectStage(DetectStage.Params(model="local-seg", imgsz=128))
+    detect.setup()
+    try:
+        assert detect.task == "segment" and detect.describe().startswith("detect: local-seg (segment) on cpu")
+    finally:
+        detect.close()
+
+
+def test_a_wrong_checksum_a_cut_connection_or_a_dead_server_leave_nothing_behind(
+        server: str, models_dir: Path, yaml_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    truth = sha256_of(yaml_models["segment"])
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/yolo11n-seg.pt"
+    use_manifest(monkeypatch, seg_entry(f"{server}/yolo11n-seg.pt", "0" * 64, "wrong-sum"),
+                 seg_entry(f"{server}/cut/yolo11n-seg.pt", "", "cut"), seg_entry(dead, truth, "dead"))
+
+    with pytest.raises(VisionDeskError, match=r"'wrong-sum' downloaded with the wrong checksum \(" + truth[:12]):
+        models.pull("wrong-sum")
+    # No checksum in the manifest: the length the server announced is what catches the cut.
+    size = yaml_models["segment"].stat().st_size
+    with pytest.raises(VisionDeskError, match=f"closed after {size // 2} of {size} bytes"):
+        models.pull("cut")
+    t0 = time.monotonic()
+    with pytest.raises(VisionDeskError) as err:
+        models.pull("dead")
+    assert time.monotonic() - t0 < 1.0
+    assert str(err.value).startswith(f"could not download model 'dead' from {dead} (")
+    assert str(err.value).endswith(f"put it at {models_dir / 'dead.pt'}.")
+    assert sorted(p.name for p in models_dir.iterdir()) == []
+
+
+def test_verify_and_list_tell_checked_unchecked_corrupt_and_missing_models_apart(
+        server: str, models_dir: Path, yaml_models: dict[str, Path], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    truth = sha256_of(yaml_models["segment"])
+    url = f"{server}/yolo11n-seg.pt"
+    use_manifest(monkeypatch, seg_entry(url, truth, "checked"), seg_entry(url, "", "unchecked"), seg_entry(url, truth, "absent"))
+    models.pull("checked")
+    models.pull("unchecked")
+    assert main(["models", "verify"]) == 0
+    assert capsys.readouterr().out.split("\n")[:3] == [
+        f"{'checked':<28} ok", f"{'unchecked':<28} present (no checksum in the manifest)", f"{'absent':<28} missing"]
+
+    assert main(["models", "list"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert rows[0] == ["name", "task", "size", "downloaded", "licence", "used", "by"]
+    assert [(r[0], r[2], r[4]) for r in rows[1:]] == [("checked", "?", "yes"), ("unchecked", "?", "yes"), ("absent", "?", "no")]
+
+    data = bytearray((models_dir / "checked.pt").read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped bit in the middle: a damaged copy
+    (models_dir / "checked.pt").write_bytes(bytes(data))
+    assert main(["models", "verify"]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == f"{'checked':<28} checksum mismatch"

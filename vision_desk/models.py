@@ -4,7 +4,7 @@ Every downloadable model is listed in a YAML file under ``models/manifest/``
 (one file per family; any file there is read) with its name, task, URL,
 sha256, size, licence and the stages that use it. Files are cached in
 :func:`vision_desk.weights.models_dir`. Nothing is fetched except by
-:func:`pull` (``vision-desk models pull NAME`` or an explicit GUI action);
+:func:`pull` (``vision-desk models pull NAME`` or the app's *File > Models...*);
 a missing model raises :class:`ModelMissingError` naming the model, where it
 looked and the command that fetches it.
 
@@ -117,6 +117,10 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+class DownloadCancelled(VisionDeskError):
+    """Raised by a :func:`pull` progress callback to stop the download (its partial file is removed)."""
+
+
 def pull(name: str, progress: Callable[[int, int], None] | None = None, timeout: float = 20.0) -> Path:
     """Downloads a manifest model into the models folder, checking its length and sha256.
 
@@ -148,6 +152,9 @@ def pull(name: str, progress: Callable[[int, int], None] | None = None, timeout:
             f"could not download model '{name}' from {e.url} ({reason}); check the internet connection, "
             f"or download the file yourself and put it at {e.path}."
         ) from None
+    except BaseException:  # cancelled from the progress callback, or interrupted: no partial file stays
+        part.unlink(missing_ok=True)
+        raise
     if e.sha256:
         got = sha256_of(part)
         if got != e.sha256:

@@ -15,6 +15,7 @@ from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
 from vision_desk.gui.bridge import FrameBridge
 from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_image, faces_params
+from vision_desk.gui.models_dialog import GUI_HINT, ModelsDialog
 from vision_desk.gui.monitor import MonitorPanel
 from vision_desk.gui.output import OutputControls
 from vision_desk.gui.pipeline_editor import PipelineEditor
@@ -45,6 +46,7 @@ class MainWindow(QMainWindow):
         self.frames_shown = 0
         self._last_frame = None
         self._batch: BatchDialog | None = None
+        self._models: ModelsDialog | None = None
         self._fullscreen_state: QByteArray | None = None
 
         self.view = VideoView()
@@ -112,6 +114,7 @@ class MainWindow(QMainWindow):
         self.open_action = self._action("Open file...", self.source_bar.ask_file, "Ctrl+O", "Open a video or image")
         self.quit_action = self._action("Quit", self.close, "Ctrl+Q", "Quit Vision Desk")
         self.batch_action = self._action("Batch...", self.show_batch, "Ctrl+B", "Process a folder of files")
+        self.models_action = self._action("Models...", self.show_models, "", "See which models are downloaded and download more")
         self.enrol_action = self._action("Enrol face...", self.enrol_face, "E", "Click a face on the video and name it in the face gallery")
         for action in (self.output.record_action, self.output.snapshot_action):
             self.addAction(action)
@@ -137,6 +140,7 @@ class MainWindow(QMainWindow):
         menu.addAction("Save pipeline...", self.editor.ask_save)
         menu.addSeparator()
         menu.addAction(self.batch_action)
+        menu.addAction(self.models_action)
         menu.addAction("Preferences...", self.show_preferences)
         menu.addSeparator()
         menu.addAction(self.quit_action)
@@ -262,7 +266,8 @@ class MainWindow(QMainWindow):
             self.playback.show_position(s.position, s.total)
         pipeline = self.editor.pipeline
         while pipeline is not None and pipeline.errors:
-            self.show_message(pipeline.errors.popleft())
+            text = pipeline.errors.popleft()
+            self.show_message(text + GUI_HINT if "vision-desk models pull" in text else text)
 
     def _on_ended(self, error: str) -> None:
         self.playback.set_playing(False)
@@ -344,6 +349,14 @@ class MainWindow(QMainWindow):
             dialog.apply()
             self.apply_theme(self.settings.theme)
 
+    def show_models(self) -> ModelsDialog:
+        if self._models is None:
+            self._models = ModelsDialog(self)
+        self._models.refresh()
+        self._models.show()
+        self._models.raise_()
+        return self._models
+
     def show_batch(self) -> BatchDialog:
         if self._batch is None or not self._batch.running:
             self._batch = BatchDialog(self.editor.spec(), self.settings.output_dir, self)
@@ -378,6 +391,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         if self._batch is not None:
             self._batch.shutdown(10.0)
+        if self._models is not None:
+            self._models.close()  # a download in progress is cancelled and its partial file removed
         if not self.session.shutdown(15.0):
             self.show_message("Some work did not stop in time; it is abandoned.")
         event.accept()

@@ -7,11 +7,8 @@ YOLO11n-seg built from Ultralytics' config.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import shutil
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,31 +16,11 @@ from pathlib import Path
 import pytest
 
 import vision_desk.models as models
+from tests.servers.http_files import FileHandler, serve_folder
 from vision_desk.cli import main
 from vision_desk.errors import ModelMissingError, VisionDeskError
 from vision_desk.models import ModelEntry, sha256_of
 from vision_desk.stages.detection.detect import DetectStage
-
-
-class CountingHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; ``/cut/NAME`` announces NAME's full length but closes the connection halfway."""
-
-    requests: list[str] = []
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        type(self).requests.append(self.path)
-        if not self.path.startswith("/cut/"):
-            super().do_GET()
-            return
-        data = (Path(self.directory) / self.path.removeprefix("/cut/")).read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data[: len(data) // 2])
-        self.close_connection = True
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
@@ -52,13 +29,8 @@ def server(tmp_path: Path, yaml_models: dict[str, Path]) -> Iterator[str]:
     folder = tmp_path / "served"
     folder.mkdir()
     shutil.copy(yaml_models["segment"], folder / "yolo11n-seg.pt")
-    CountingHandler.requests = []
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(CountingHandler, directory=str(folder)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(folder) as url:
+        yield url
 
 
 @pytest.fixture
@@ -93,7 +65,7 @@ def test_pull_fetches_checks_and_the_detect_stage_then_uses_the_model_by_name(
     assert not list(models_dir.glob("*.part"))
     assert main(["models", "pull", "local-seg"]) == 0  # present and verified: nothing is fetched again
     assert capsys.readouterr().out.strip() == str(path)
-    assert CountingHandler.requests == ["/yolo11n-seg.pt"]
+    assert FileHandler.requests == ["/yolo11n-seg.pt"]
 
     detect = DetectStage(DetectStage.Params(model="local-seg", imgsz=128))
     detect.setup()

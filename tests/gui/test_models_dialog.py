@@ -1,0 +1,146 @@
+"""File > Models...: the manifest as a table, a download with progress, Cancel, and the hint on a missing model."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import skimage
+from PySide6.QtCore import Qt
+
+import vision_desk.models as models
+from tests.servers.http_files import FileHandler, serve_folder
+from vision_desk.models import ModelEntry, sha256_of
+
+#: A real file to serve (793 kB: about 13 pieces on the slow path).
+PAYLOAD = Path(skimage.__file__).parent / "data" / "astronaut.png"
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "models"
+    monkeypatch.setenv("VISION_DESK_MODELS", str(path))
+    return path
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> Iterator[str]:
+    """A manifest of two entries on a local HTTP server: 'quick' (checksummed) and 'slow' (64 kB every 50 ms)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    shutil.copy(PAYLOAD, folder / "weights.bin")
+    with serve_folder(folder) as url:
+        entries = [ModelEntry("quick", "detect", "quick.bin", f"{url}/weights.bin", sha256_of(PAYLOAD), PAYLOAD.stat().st_size,
+                              "MIT", ("detect",), "a test file"),
+                   ModelEntry("slow", "detect", "slow.bin", f"{url}/slow/weights.bin", "", 0, "MIT", ("detect",))]
+        monkeypatch.setattr(models, "load_manifest", lambda: {e.name: e for e in entries})
+        yield url
+
+
+def open_dialog(qtbot):  # noqa: ANN001, ANN201
+    from vision_desk.gui.models_dialog import ModelsDialog
+
+    dialog = ModelsDialog()
+    qtbot.addWidget(dialog)
+    dialog.show()
+    return dialog
+
+
+def cells(dialog, row: int) -> list[str]:  # noqa: ANN001
+    return [dialog.table.item(row, c).text() for c in range(dialog.table.columnCount())]
+
+
+def test_the_real_manifest_is_listed_with_sizes_and_nothing_downloaded(qtbot, models_dir: Path) -> None:
+    dialog = open_dialog(qtbot)
+    manifest = models.load_manifest()
+    assert dialog.table.rowCount() == len(manifest)
+    rows = {cells(dialog, r)[0]: cells(dialog, r) for r in range(dialog.table.rowCount())}
+    assert rows["yolo11n"] == ["yolo11n", "detect", "5.6 MB", "no", "AGPL-3.0", "detect, track, count, privacy"]
+    assert rows["yolo11n-seg"][2] == "?"  # no size in the manifest: not guessed
+    assert not dialog.download_button.isEnabled()  # nothing selected
+    dialog.select("yolo11n")
+    assert dialog.download_button.isEnabled() and not dialog.cancel_button.isEnabled()
+
+
+def test_download_shows_progress_checks_the_file_and_marks_it_downloaded(qtbot, served: str, models_dir: Path) -> None:
+    dialog = open_dialog(qtbot)
+    assert cells(dialog, 0)[:4] == ["quick", "detect", "0.8 MB", "no"]
+    dialog.select("quick")
+    qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Downloaded quick"), timeout=20000)
+    assert sha256_of(models_dir / "quick.bin") == sha256_of(PAYLOAD)
+    assert cells(dialog, 0)[3] == "yes" and not dialog.download_button.isEnabled()
+    assert not dialog.progress.isVisible()
+    assert FileHandler.requests == ["/weights.bin"]
+
+
+def test_cancel_stops_the_download_and_keeps_nothing(qtbot, served: str, models_dir: Path) -> None:
+    dialog = open_dialog(qtbot)
+    dialog.select("slow")
+    qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
+    assert dialog.cancel_button.isEnabled() and not dialog.download_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=10000)
+    assert " of 0.8 MB" in dialog.progress.format()  # the server's announced length
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "cancelled" in dialog.status.text(), timeout=10000)
+    assert dialog.status.text() == "Download of slow cancelled; nothing was kept."
+    assert list(models_dir.iterdir()) == []
+    assert cells(dialog, 1)[3] == "no" and dialog.download_button.isEnabled()
+
+
+def test_a_stage_missing_its_model_points_to_the_dialog(qtbot, settings, models_dir: Path) -> None:
+    from vision_desk.engine.pipeline import PipelineSpec, StageSpec
+    from vision_desk.gui.main_window import MainWindow
+    from vision_desk.gui.models_dialog import GUI_HINT, ModelsDialog
+
+    window = MainWindow(settings, "demo:", PipelineSpec("detect", [StageSpec("detect", {"model": "yolo11n"})]))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: "not downloaded" in window.statusBar().currentMessage(), timeout=30000)
+        assert window.statusBar().currentMessage().endswith("fetch it with: vision-desk models pull yolo11n" + GUI_HINT)
+        assert "Models..." in [a.text() for a in window.menuBar().actions()[0].menu().actions()]
+        dialog = window.show_models()
+        assert isinstance(dialog, ModelsDialog) and dialog.isVisible()
+    finally:
+        window.close()
+
+
+def test_after_the_missing_model_is_downloaded_ticking_the_stage_runs_it(qtbot, settings, tmp_path: Path, models_dir: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole way a user takes: the stage stops for want of its model, Models... fetches it, a tick starts the stage."""
+    import torch
+
+    from vision_desk.engine.pipeline import PipelineSpec, StageSpec
+    from vision_desk.gui.main_window import MainWindow
+    from vision_desk.stages.detection.model_cache import ultralytics_offline
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    torch.manual_seed(1)
+    ultralytics_offline()("yolo11n.yaml").save(str(folder / "tiny.pt"))  # a real (untrained) YOLO11n
+    with serve_folder(folder) as url:
+        entry = ModelEntry("tiny-yolo", "detect", "tiny-yolo.pt", f"{url}/tiny.pt", sha256_of(folder / "tiny.pt"), 0, "AGPL-3.0", ("detect",))
+        monkeypatch.setattr(models, "load_manifest", lambda: {entry.name: entry})
+        spec = PipelineSpec("detect", [StageSpec("detect", {"model": "tiny-yolo", "backend": "pytorch", "imgsz": 160})])
+        window = MainWindow(settings, "demo:", spec)
+        qtbot.addWidget(window)
+        window.show()
+        try:
+            qtbot.waitUntil(lambda: "not downloaded" in window.statusBar().currentMessage(), timeout=30000)
+            item = window.editor.list.item(0)
+            assert item.checkState() == Qt.CheckState.Unchecked
+            dialog = window.show_models()
+            dialog.select("tiny-yolo")
+            qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
+            qtbot.waitUntil(lambda: dialog.status.text().startswith("Downloaded tiny-yolo"), timeout=20000)
+            dialog.close()
+
+            item.setCheckState(Qt.CheckState.Checked)
+            qtbot.waitUntil(lambda: window._last_frame is not None and "detect" in window._last_frame.extras, timeout=60000)
+            assert window._last_frame.extras["detect"]["task"] == "detect"
+            assert window.editor.pipeline.stage_rows()[0]["error"] is None
+        finally:
+            window.close()

@@ -1,0 +1,55 @@
+"""A real HTTP file server on 127.0.0.1 (Python's http.server) for the model-download tests.
+
+``/NAME`` serves the file; ``/cut/NAME`` announces its full length but closes
+the connection halfway; ``/slow/NAME`` sends it in 64 kB pieces 50 ms apart
+(time to press Cancel).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class FileHandler(http.server.SimpleHTTPRequestHandler):
+    requests: list[str] = []
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        type(self).requests.append(self.path)
+        mode, _, name = self.path.lstrip("/").partition("/")
+        if mode not in ("cut", "slow"):
+            super().do_GET()
+            return
+        data = (Path(self.directory) / name).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if mode == "cut":
+            self.wfile.write(data[: len(data) // 2])
+        else:
+            for i in range(0, len(data), 1 << 16):
+                self.wfile.write(data[i : i + (1 << 16)])
+                self.wfile.flush()
+                time.sleep(0.05)
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serves folder at the yielded http://127.0.0.1:PORT until the block ends; FileHandler.requests lists the paths asked for."""
+    FileHandler.requests = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(FileHandler, directory=str(folder)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

@@ -1,0 +1,186 @@
+"""File > Models...: every model the manifest lists, which are downloaded, and downloads with a progress bar.
+
+This dialog and ``vision-desk models pull NAME`` are the only places a model
+is ever downloaded, and only when the user asks. The download runs
+:func:`vision_desk.models.pull` on a worker thread (length and checksum
+checked, ``.part`` file renamed only when complete); its progress comes back
+as Qt signals, and Cancel stops it from the progress callback.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from vision_desk.errors import VisionDeskError
+
+COLUMNS = ("Model", "Task", "Size", "Downloaded", "Licence", "Used by")
+#: Appended to a stage's missing-model error in the GUI, where no terminal is at hand.
+GUI_HINT = " (or with File > Models...)"
+
+
+class DownloadSignals(QObject):
+    progress = Signal(int, int)  # bytes done, total (0: unknown)
+    finished = Signal(str)  # the one-sentence outcome
+
+
+def size_text(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size else "?"
+
+
+class ModelsDialog(QDialog):
+    """The manifest as a table; Download fetches the selected model."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models")
+        self.setMinimumSize(760, 420)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.status = QLabel("Models are downloaded only from here or with 'vision-desk models pull NAME'.")
+        self.status.setWordWrap(True)
+        self.download_button = QPushButton("Download")
+        self.download_button.clicked.connect(self.download_selected)
+        self.cancel_button = QPushButton("Cancel download")
+        self.cancel_button.clicked.connect(self.cancel)
+        folder = QPushButton("Open folder")
+        folder.clicked.connect(self._open_folder)
+        close = QPushButton("Close")
+        close.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for b in (self.download_button, self.cancel_button, folder):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        self.signals = DownloadSignals(self)
+        self.signals.progress.connect(self._on_progress)
+        self.signals.finished.connect(self._on_finished)
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self.refresh()
+
+    @property
+    def downloading(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def refresh(self) -> None:
+        """Reads the manifest and the models folder again."""
+        from vision_desk.models import load_manifest
+
+        selected = self.selected_name()
+        entries = list(load_manifest().values())
+        self.table.setRowCount(len(entries))
+        for row, e in enumerate(entries):
+            cells = (e.name, e.task, size_text(e.size), "yes" if e.present else "no", e.licence, ", ".join(e.used_by))
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(f"{e.description}\n{e.url}" if e.description else e.url)
+                if col == 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.table.setItem(row, col, item)
+            if e.name == selected:
+                self.table.selectRow(row)
+        self._update_buttons()
+
+    def _selected_row(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].row() if rows else None
+
+    def selected_name(self) -> str | None:
+        row = self._selected_row()
+        return None if row is None else self.table.item(row, 0).text()
+
+    def select(self, name: str) -> None:
+        for row in range(self.table.rowCount()):
+            if self.table.item(row, 0).text() == name:
+                self.table.selectRow(row)
+                return
+        raise KeyError(name)
+
+    def _update_buttons(self) -> None:
+        row = self._selected_row()
+        missing = row is not None and self.table.item(row, 3).text() == "no"
+        self.download_button.setEnabled(missing and not self.downloading)
+        self.cancel_button.setEnabled(self.downloading)
+
+    def download_selected(self) -> bool:
+        """Starts downloading the selected model on a worker thread; False when none is selected or one is running."""
+        from vision_desk.models import DownloadCancelled, pull
+
+        name = self.selected_name()
+        if name is None or self.downloading:
+            return False
+        self._cancel.clear()
+
+        def report(done: int, total: int) -> None:
+            if self._cancel.is_set():
+                raise DownloadCancelled(f"download of {name} cancelled")
+            self.signals.progress.emit(done, total)
+
+        def work() -> None:
+            try:
+                path = pull(name, progress=report)
+                text = f"Downloaded {name} to {path}. A stage that stopped for want of it starts again when you tick it in the pipeline."
+            except DownloadCancelled:
+                text = f"Download of {name} cancelled; nothing was kept."
+            except VisionDeskError as err:
+                text = str(err)
+            except Exception as err:  # noqa: BLE001 - a failed download is a message, not a crash
+                text = f"Could not download {name}: {type(err).__name__}: {err}."
+            self.signals.finished.emit(text)
+
+        self.progress.setRange(0, 0)  # busy until the first bytes tell the size
+        self.progress.setVisible(True)
+        self.status.setText(f"Downloading {name} ...")
+        self._thread = threading.Thread(target=work, name="model-download", daemon=True)
+        self._thread.start()
+        self._update_buttons()
+        return True
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if total > 0:
+            # QProgressBar holds ints: count in kB so files over 2 GB fit
+            self.progress.setRange(0, max(1, total // 1000))
+            self.progress.setValue(min(done, total) // 1000)
+            self.progress.setFormat(f"{done / 1e6:.1f} of {total / 1e6:.1f} MB")
+        else:
+            self.progress.setFormat(f"{done / 1e6:.1f} MB")
+
+    def _on_finished(self, text: str) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        self.progress.setVisible(False)
+        self.status.setText(text)
+        self.refresh()
+
+    def _open_folder(self) -> None:
+        from vision_desk.weights import models_dir
+
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(models_dir())))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.downloading:  # the worker stops at its next chunk and removes its .part file
+            self.cancel()
+            self._thread.join(5)
+        super().closeEvent(event)

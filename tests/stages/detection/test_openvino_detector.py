@@ -216,3 +216,27 @@ assert "torch" not in sys.modules
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-1500:]
 
+
+
+def test_a_damaged_compiled_model_cache_is_rebuilt_not_fatal(export: Path, held_out, tmp_path: Path) -> None:
+    """A crash while OpenVINO wrote its compiled-model cache leaves a garbage or truncated blob: the next start recompiles."""
+    import shutil
+
+    from vision_desk.stages.detection.openvino_detector import OpenVINODetector
+
+    folder = tmp_path / export.name
+    shutil.copytree(export, folder, ignore=shutil.ignore_patterns("compiled"))
+    meta = model_cache.export_metadata(folder)
+    frames = held_out[0][:3]
+    fresh = OpenVINODetector(folder, meta)
+    expected = fresh.raw(frames[:1]) + fresh.raw(frames[1:])  # LATENCY and THROUGHPUT models, both cached now
+    blobs = sorted((folder / "compiled").glob("*.blob"))
+    assert blobs
+    for damage in (lambda data: b"\0garbage" * 64, lambda data: data[: len(data) // 2]):
+        for blob in blobs:
+            blob.chmod(0o644)  # OpenVINO writes its cache read-only
+            blob.write_bytes(damage(blob.read_bytes()))
+        again = OpenVINODetector(folder, meta)
+        got = again.raw(frames[:1]) + again.raw(frames[1:])
+        for a, b in zip(expected, got):
+            np.testing.assert_allclose(a, b, atol=1e-4)

@@ -108,9 +108,9 @@ def test_a_stage_missing_its_model_points_to_the_dialog(qtbot, settings, models_
         window.close()
 
 
-def test_after_the_missing_model_is_downloaded_ticking_the_stage_runs_it(qtbot, settings, tmp_path: Path, models_dir: Path,
+def test_a_stage_waiting_for_its_model_starts_once_the_dialog_downloaded_it(qtbot, settings, tmp_path: Path, models_dir: Path,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The whole way a user takes: the stage stops for want of its model, Models... fetches it, a tick starts the stage."""
+    """The whole way a user takes: the stage stops for want of its model, Models... fetches it, the stage runs."""
     import torch
 
     from vision_desk.engine.pipeline import PipelineSpec, StageSpec
@@ -123,13 +123,17 @@ def test_after_the_missing_model_is_downloaded_ticking_the_stage_runs_it(qtbot, 
     ultralytics_offline()("yolo11n.yaml").save(str(folder / "tiny.pt"))  # a real (untrained) YOLO11n
     with serve_folder(folder) as url:
         entry = ModelEntry("tiny-yolo", "detect", "tiny-yolo.pt", f"{url}/tiny.pt", sha256_of(folder / "tiny.pt"), 0, "AGPL-3.0", ("detect",))
-        monkeypatch.setattr(models, "load_manifest", lambda: {entry.name: entry})
-        spec = PipelineSpec("detect", [StageSpec("detect", {"model": "tiny-yolo", "backend": "pytorch", "imgsz": 160})])
+        other = ModelEntry("tiny-yolo-seg", "segment", "tiny-yolo-seg.pt", f"{url}/none.pt", "", 0, "AGPL-3.0", ("detect",))
+        monkeypatch.setattr(models, "load_manifest", lambda: {entry.name: entry, other.name: other})
+        params = {"backend": "pytorch", "imgsz": 160}
+        spec = PipelineSpec("detect", [StageSpec("detect", {"model": "tiny-yolo", **params}),
+                                       StageSpec("detect", {"model": "tiny-yolo-seg", **params})])
         window = MainWindow(settings, "demo:", spec)
         qtbot.addWidget(window)
         window.show()
         try:
-            qtbot.waitUntil(lambda: "not downloaded" in window.statusBar().currentMessage(), timeout=30000)
+            qtbot.waitUntil(lambda: all(r["error"] for r in window.editor.pipeline.stage_rows()), timeout=30000)
+            qtbot.waitUntil(lambda: window.editor.list.item(1).checkState() == Qt.CheckState.Unchecked, timeout=10000)
             item = window.editor.list.item(0)
             assert item.checkState() == Qt.CheckState.Unchecked
             dialog = window.show_models()
@@ -137,10 +141,13 @@ def test_after_the_missing_model_is_downloaded_ticking_the_stage_runs_it(qtbot, 
             qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
             qtbot.waitUntil(lambda: dialog.status.text().startswith("Downloaded tiny-yolo"), timeout=20000)
             dialog.close()
-
-            item.setCheckState(Qt.CheckState.Checked)
+            # the stage that stopped for want of it is switched on again, and says so
+            assert item.checkState() == Qt.CheckState.Checked
+            assert window.editor.list.item(1).checkState() == Qt.CheckState.Unchecked  # tiny-yolo-seg is still missing
+            assert window.statusBar().currentMessage() == "Downloaded tiny-yolo; stage detect started again."
             qtbot.waitUntil(lambda: window._last_frame is not None and "detect" in window._last_frame.extras, timeout=60000)
             assert window._last_frame.extras["detect"]["task"] == "detect"
-            assert window.editor.pipeline.stage_rows()[0]["error"] is None
+            rows = window.editor.pipeline.stage_rows()
+            assert rows[0]["error"] is None and "models pull tiny-yolo-seg" in rows[1]["error"]
         finally:
             window.close()

@@ -352,10 +352,17 @@ class MainWindow(QMainWindow):
     def show_models(self) -> ModelsDialog:
         if self._models is None:
             self._models = ModelsDialog(self)
+            self._models.downloaded.connect(self._retry_stages_missing)
         self._models.refresh()
         self._models.show()
         self._models.raise_()
         return self._models
+
+    def _retry_stages_missing(self, model: str) -> None:
+        """A model was downloaded: the stages that stopped for want of it start again."""
+        restarted = [self.editor.spec().stages[i].stage for i in self.editor.retry_stages_missing(model)]
+        if restarted:
+            self.show_message(f"Downloaded {model}; stage {', '.join(restarted)} started again.")
 
     def show_batch(self) -> BatchDialog:
         if self._batch is None or not self._batch.running:

@@ -25,7 +25,7 @@ GUI_HINT = " (or with File > Models...)"
 
 class DownloadSignals(QObject):
     progress = Signal(int, int)  # bytes done, total (0: unknown)
-    finished = Signal(str)  # the one-sentence outcome
+    finished = Signal(str, str)  # the one-sentence outcome, and the model's name when it is now downloaded (else "")
 
 
 def size_text(size: int) -> str:
@@ -33,7 +33,13 @@ def size_text(size: int) -> str:
 
 
 class ModelsDialog(QDialog):
-    """The manifest as a table; Download fetches the selected model."""
+    """The manifest as a table; Download fetches the selected model.
+
+    Signals:
+        downloaded(str): a model's name, once its file is in place.
+    """
+
+    downloaded = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,16 +142,16 @@ class ModelsDialog(QDialog):
             self.signals.progress.emit(done, total)
 
         def work() -> None:
+            done = ""
             try:
-                path = pull(name, progress=report)
-                text = f"Downloaded {name} to {path}. A stage that stopped for want of it starts again when you tick it in the pipeline."
+                text, done = f"Downloaded {name} to {pull(name, progress=report)}.", name
             except DownloadCancelled:
                 text = f"Download of {name} cancelled; nothing was kept."
             except VisionDeskError as err:
                 text = str(err)
             except Exception as err:  # noqa: BLE001 - a failed download is a message, not a crash
                 text = f"Could not download {name}: {type(err).__name__}: {err}."
-            self.signals.finished.emit(text)
+            self.signals.finished.emit(text, done)
 
         self.progress.setRange(0, 0)  # busy until the first bytes tell the size
         self.progress.setVisible(True)
@@ -167,12 +173,14 @@ class ModelsDialog(QDialog):
         else:
             self.progress.setFormat(f"{done / 1e6:.1f} MB")
 
-    def _on_finished(self, text: str) -> None:
+    def _on_finished(self, text: str, downloaded: str) -> None:
         if self._thread is not None:
             self._thread.join()
         self.progress.setVisible(False)
         self.status.setText(text)
         self.refresh()
+        if downloaded:
+            self.downloaded.emit(downloaded)
 
     def _open_folder(self) -> None:
         from vision_desk.weights import models_dir

@@ -10,6 +10,7 @@ is built from :meth:`PipelineEditor.spec` and handed back with :meth:`attach`.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -254,6 +255,14 @@ class PipelineEditor(QWidget):
                 self._decorate(i)
                 if self.panel is not None and self.list.currentRow() == i:
                     self.panel.show_error(row["error"])
+
+    def retry_stages_missing(self, model: str) -> list[int]:
+        """Switches back on the stages that stopped because ``model`` was not downloaded; their indices."""
+        pattern = re.compile(rf"models pull {re.escape(model)}(?![\w-])")  # yolo11n is not yolo11n-seg
+        waiting = [i for i, err in sorted(self._errors.items()) if pattern.search(err) and not self._stages[i].enabled]
+        for i in waiting:
+            self.set_stage_enabled(i, True)
+        return waiting
 
     def _shift_errors(self, index: int, delta: int) -> None:
         self._errors = {(i + delta if i >= index else i): e for i, e in self._errors.items()}

@@ -65,7 +65,10 @@ def pick_device(preferred: str = "auto") -> str:
     import torch
 
     if preferred != "auto":
-        return preferred if torch.cuda.is_available() else "cpu"
+        index = int(preferred.partition(":")[2] or 0)
+        if torch.cuda.is_available() and index < torch.cuda.device_count():
+            return preferred
+        # a GPU that is not there (cuda:1 on a one-GPU machine): the best one that is, like auto
     if torch.cuda.is_available():
         return "cuda:0"
     mps = getattr(torch.backends, "mps", None)

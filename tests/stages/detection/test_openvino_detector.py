@@ -217,6 +217,24 @@ assert "torch" not in sys.modules
     assert out.returncode == 0, out.stderr[-1500:]
 
 
+def test_a_gpu_index_that_is_not_there_falls_back_to_the_best_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cuda:1 on a one-GPU machine runs on cuda:0 (what auto picks), not into a CUDA error at the first frame.
+
+    No GPU is lent to CI, so torch is told there is one; on a GPU machine the same rule holds for real.
+    """
+    import torch
+
+    import vision_desk.weights as w
+
+    monkeypatch.setattr(w, "_gpu_driver_present", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    w.pick_device.cache_clear()
+    try:
+        assert [w.pick_device(d) for d in ("cuda:1", "cuda:0", "cuda", "auto", "cpu")] == ["cuda:0", "cuda:0", "cuda", "cuda:0", "cpu"]
+    finally:
+        w.pick_device.cache_clear()
+
 
 def test_a_damaged_compiled_model_cache_is_rebuilt_not_fatal(export: Path, held_out, tmp_path: Path) -> None:
     """A crash while OpenVINO wrote its compiled-model cache leaves a garbage or truncated blob: the next start recompiles."""

@@ -1,4 +1,4 @@
-"""Shared fixtures: real clips built once per session from real photos."""
+"""Shared fixtures: real clips built once per session from real photos, and a throw-away models folder."""
 
 from __future__ import annotations
 
@@ -25,3 +25,11 @@ def clip_300(media_dir: Path) -> Path:
     """A 300-frame 640x360 H.264 clip: a disc moving over the coffee photo."""
     frames, _ = moving_object_frames(300, speed=2)
     return write_clip(media_dir / "moving300.mp4", frames)
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty, throw-away models folder (VISION_DESK_MODELS), so no test sees or touches the user's models."""
+    path = tmp_path / "models"
+    monkeypatch.setenv("VISION_DESK_MODELS", str(path))
+    return path

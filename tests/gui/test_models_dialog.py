@@ -19,13 +19,6 @@ PAYLOAD = Path(skimage.__file__).parent / "data" / "astronaut.png"
 
 
 @pytest.fixture
-def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "models"
-    monkeypatch.setenv("VISION_DESK_MODELS", str(path))
-    return path
-
-
-@pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> Iterator[str]:
     """A manifest of two entries on a local HTTP server: 'quick' (checksummed) and 'slow' (64 kB every 50 ms)."""
     folder = tmp_path / "served"

@@ -33,13 +33,6 @@ def server(tmp_path: Path, yaml_models: dict[str, Path]) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "models"
-    monkeypatch.setenv("VISION_DESK_MODELS", str(path))
-    return path
-
-
 def use_manifest(monkeypatch: pytest.MonkeyPatch, *entries: ModelEntry) -> None:
     monkeypatch.setattr(models, "load_manifest", lambda: {e.name: e for e in entries})
 

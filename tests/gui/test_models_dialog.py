@@ -14,13 +14,13 @@ import vision_desk.models as models
 from tests.servers.http_files import FileHandler, serve_folder
 from vision_desk.models import ModelEntry, sha256_of
 
-#: A real file to serve (793 kB: about 13 pieces on the slow path).
+#: A real file to serve (792 kB: 13 pieces on the slow path, 2.6 s: time enough to press Cancel on a busy machine).
 PAYLOAD = Path(skimage.__file__).parent / "data" / "astronaut.png"
 
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> Iterator[str]:
-    """A manifest of two entries on a local HTTP server: 'quick' (checksummed) and 'slow' (64 kB every 50 ms)."""
+    """A manifest of two entries on a local HTTP server: 'quick' (checksummed) and 'slow' (64 kB every 0.2 s)."""
     folder = tmp_path / "served"
     folder.mkdir()
     shutil.copy(PAYLOAD, folder / "weights.bin")

@@ -1,7 +1,7 @@
 """A real HTTP file server on 127.0.0.1 (Python's http.server) for the model-download tests.
 
 ``/NAME`` serves the file; ``/cut/NAME`` announces its full length but closes
-the connection halfway; ``/slow/NAME`` sends it in 64 kB pieces 50 ms apart
+the connection halfway; ``/slow/NAME`` sends it in 64 kB pieces 0.2 s apart
 (time to press Cancel).
 """
 
@@ -35,7 +35,7 @@ class FileHandler(http.server.SimpleHTTPRequestHandler):
             for i in range(0, len(data), 1 << 16):
                 self.wfile.write(data[i : i + (1 << 16)])
                 self.wfile.flush()
-                time.sleep(0.05)
+                time.sleep(0.2)
         self.close_connection = True
 
     def log_message(self, *args: object) -> None:

@@ -39,6 +39,10 @@ from vision_desk.resources import resource_dir
 from vision_desk.weights import models_dir
 
 
+#: The command that fetches a model, as every "not downloaded" message names it (the GUI recognises it there).
+PULL_COMMAND = "vision-desk models pull"
+
+
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
@@ -58,6 +62,11 @@ class ModelEntry:
     @property
     def present(self) -> bool:
         return self.path.is_file()
+
+    @property
+    def size_label(self) -> str:
+        """"5.6 MB", or "?" where the manifest does not know the size (0)."""
+        return f"{self.size / 1e6:.1f} MB" if self.size else "?"
 
 
 def load_manifest() -> dict[str, ModelEntry]:
@@ -99,7 +108,7 @@ def resolve(name_or_path: str) -> Path:
             return known.path
         raise ModelMissingError(
             f"model '{known.name}' is not downloaded (looked in {known.path.parent}); "
-            f"fetch it with: vision-desk models pull {known.name}"
+            f"fetch it with: {PULL_COMMAND} {known.name}"
         )
     if os.sep in name_or_path or "/" in name_or_path:
         raise ModelMissingError(f"model file {candidate} not found; check the path.")

@@ -93,7 +93,7 @@ def test_a_stage_missing_its_model_points_to_the_dialog(qtbot, settings, models_
     window.show()
     try:
         qtbot.waitUntil(lambda: "not downloaded" in window.statusBar().currentMessage(), timeout=30000)
-        assert window.statusBar().currentMessage().endswith("fetch it with: vision-desk models pull yolo11n" + GUI_HINT)
+        assert window.statusBar().currentMessage().endswith("fetch it with: vision-desk models pull yolo11n" + GUI_HINT + ".")
         assert "Models..." in [a.text() for a in window.menuBar().actions()[0].menu().actions()]
         dialog = window.show_models()
         assert isinstance(dialog, ModelsDialog) and dialog.isVisible()

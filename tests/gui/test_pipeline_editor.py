@@ -61,6 +61,24 @@ def test_failed_stage_is_marked_and_unchecked(editor) -> None:
     assert "boom" not in editor.list.item(1).toolTip()
 
 
+def test_a_stats_snapshot_older_than_the_users_tick_does_not_untick_the_stage(editor) -> None:
+    """Stats come from the engine thread a moment late: the failure they report is the one the tick just cleared."""
+    editor.pipeline.apply_edits()
+    stale = editor.pipeline.stage_rows()
+    stale[1].update(enabled=False, error="stage 'canny' could not start: model missing")
+    editor.sync_rows(stale)
+    assert editor.list.item(1).checkState() == Qt.CheckState.Unchecked
+    editor.list.item(1).setCheckState(Qt.CheckState.Checked)  # the user tries again
+    editor.sync_rows(stale)  # the snapshot taken before the tick arrives now
+    assert editor.list.item(1).checkState() == Qt.CheckState.Checked
+    editor.pipeline.apply_edits()
+    fresh = editor.pipeline.stage_rows()
+    assert fresh[1]["enabled"] and fresh[1]["edits_applied"] == editor.pipeline.edits_submitted
+    fresh[1].update(enabled=False, error="stage 'canny' could not start: model missing")  # and it fails again
+    editor.sync_rows(fresh)
+    assert editor.list.item(1).checkState() == Qt.CheckState.Unchecked
+
+
 def test_save_and_load_round_trip(qtbot, editor, tmp_path: Path) -> None:
     editor.list.setCurrentRow(0)
     editor.panel.controls["ksize"].spin.setValue(9)

@@ -26,9 +26,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     print(f"{'name':<28} {'task':<10} {'size':>11}  {'downloaded':<10}  {'licence':<14} used by")
     for e in load_manifest().values():
-        size = f"{e.size / 1e6:8.1f} MB" if e.size else f"{'?':>8} MB"  # size 0 in the manifest: not known
         mark = "yes" if e.present else "no"
-        print(f"{e.name:<28} {e.task:<10} {size:>11}  {mark:<10}  {e.licence:<14} {', '.join(e.used_by)}")
+        print(f"{e.name:<28} {e.task:<10} {e.size_label:>11}  {mark:<10}  {e.licence:<14} {', '.join(e.used_by)}")
     return 0
 
 

@@ -189,6 +189,8 @@ class Pipeline:
         self.stage_errors = stage_errors
         self._slots: list[StageSlot] = []
         self._edits: list[Callable[[], None]] = []
+        self._submitted = 0  # edits asked for, and applied: a stats row older than an edit is told apart by them
+        self._applied = 0
         self._lock = threading.Lock()
         self._reset_requested = False
         self.errors: deque[str] = deque(maxlen=50)
@@ -206,13 +208,13 @@ class Pipeline:
             return PipelineSpec(self.name, [slot.spec for slot in self._slots])
 
     def stage_rows(self) -> list[dict[str, Any]]:
-        """Per-stage id, enabled flag, timing (mean, p95 and max ms) and last error, for stats."""
+        """Per-stage id, enabled flag, timing (mean, p95 and max ms), last error and the edits applied so far, for stats."""
         with self._lock:
             rows = []
             for slot in self._slots:
                 mean, p95, peak = slot.timing.summary()
                 rows.append({"stage": slot.stage.id, "enabled": slot.enabled, "mean_ms": mean, "p95_ms": p95,
-                             "max_ms": peak, "error": slot.error})
+                             "max_ms": peak, "error": slot.error, "edits_applied": self._applied})
             return rows
 
     def __len__(self) -> int:
@@ -223,6 +225,13 @@ class Pipeline:
     def _submit(self, edit: Callable[[], None]) -> None:
         with self._lock:
             self._edits.append(edit)
+            self._submitted += 1
+
+    @property
+    def edits_submitted(self) -> int:
+        """How many edits were asked for so far; rows whose ``edits_applied`` is lower predate one of them."""
+        with self._lock:
+            return self._submitted
 
     def set_params(self, index: int, **changes: Any) -> None:
         """Changes some parameters of the stage at index (validated now, applied at the next frame)."""
@@ -288,6 +297,7 @@ class Pipeline:
     def apply_edits(self) -> None:
         with self._lock:
             edits, self._edits = self._edits, []
+            self._applied += len(edits)
             reset, self._reset_requested = self._reset_requested, False
             for edit in edits:
                 edit()

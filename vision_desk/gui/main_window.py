@@ -15,7 +15,7 @@ from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
 from vision_desk.gui.bridge import FrameBridge
 from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_image, faces_params
-from vision_desk.gui.models_dialog import GUI_HINT, ModelsDialog
+from vision_desk.gui.models_dialog import ModelsDialog, with_gui_hint
 from vision_desk.gui.monitor import MonitorPanel
 from vision_desk.gui.output import OutputControls
 from vision_desk.gui.pipeline_editor import PipelineEditor
@@ -266,8 +266,7 @@ class MainWindow(QMainWindow):
             self.playback.show_position(s.position, s.total)
         pipeline = self.editor.pipeline
         while pipeline is not None and pipeline.errors:
-            text = pipeline.errors.popleft()
-            self.show_message(text + GUI_HINT if "vision-desk models pull" in text else text)
+            self.show_message(with_gui_hint(pipeline.errors.popleft()))
 
     def _on_ended(self, error: str) -> None:
         self.playback.set_playing(False)

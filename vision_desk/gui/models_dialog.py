@@ -9,6 +9,7 @@ as Qt signals, and Cancel stops it from the progress callback.
 
 from __future__ import annotations
 
+import re
 import threading
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
@@ -17,19 +18,28 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderV
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from vision_desk.errors import VisionDeskError
+from vision_desk.models import PULL_COMMAND
 
 COLUMNS = ("Model", "Task", "Size", "Downloaded", "Licence", "Used by")
-#: Appended to a stage's missing-model error in the GUI, where no terminal is at hand.
+#: Added to a stage's missing-model error in the GUI, where no terminal is at hand.
 GUI_HINT = " (or with File > Models...)"
+
+
+def with_gui_hint(error: str) -> str:
+    """A stage error that names the pull command, with the dialog named too (other errors unchanged)."""
+    if PULL_COMMAND not in error:
+        return error
+    return error.removesuffix(".") + GUI_HINT + "."
+
+
+def waits_for(error: str, model: str) -> bool:
+    """Whether a stage error says the stage needs ``model`` pulled (yolo11n is not yolo11n-seg)."""
+    return re.search(rf"{re.escape(PULL_COMMAND)} {re.escape(model)}(?![\w-])", error) is not None
 
 
 class DownloadSignals(QObject):
     progress = Signal(int, int)  # bytes done, total (0: unknown)
     finished = Signal(str, str)  # the one-sentence outcome, and the model's name when it is now downloaded (else "")
-
-
-def size_text(size: int) -> str:
-    return f"{size / 1e6:.1f} MB" if size else "?"
 
 
 class ModelsDialog(QDialog):
@@ -56,7 +66,7 @@ class ModelsDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
-        self.status = QLabel("Models are downloaded only from here or with 'vision-desk models pull NAME'.")
+        self.status = QLabel(f"Models are downloaded only from here or with '{PULL_COMMAND} NAME'.")
         self.status.setWordWrap(True)
         self.download_button = QPushButton("Download")
         self.download_button.clicked.connect(self.download_selected)
@@ -95,7 +105,7 @@ class ModelsDialog(QDialog):
         entries = list(load_manifest().values())
         self.table.setRowCount(len(entries))
         for row, e in enumerate(entries):
-            cells = (e.name, e.task, size_text(e.size), "yes" if e.present else "no", e.licence, ", ".join(e.used_by))
+            cells = (e.name, e.task, e.size_label, "yes" if e.present else "no", e.licence, ", ".join(e.used_by))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(f"{e.description}\n{e.url}" if e.description else e.url)

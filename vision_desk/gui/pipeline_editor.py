@@ -10,7 +10,6 @@ is built from :meth:`PipelineEditor.spec` and handed back with :meth:`attach`.
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLab
 from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec, load_spec, validate_params
 from vision_desk.engine.stage import stage_class
 from vision_desk.errors import VisionDeskError
+from vision_desk.gui.models_dialog import waits_for
 from vision_desk.gui.param_panel import ParamPanel
 from vision_desk.gui.stage_picker import StagePicker, stage_label
 from vision_desk.resources import pipelines_dir
@@ -248,6 +248,9 @@ class PipelineEditor(QWidget):
         """Marks stages the engine switched off after an error (rows from ``Engine.stats().stages``)."""
         if [r["stage"] for r in rows] != [s.stage for s in self._stages]:
             return  # edits still in flight
+        applied = rows[0].get("edits_applied") if rows else None
+        if applied is not None and self.pipeline is not None and applied < self.pipeline.edits_submitted:
+            return  # taken before an edit made here (the user ticked a failed stage again): its errors are stale
         for i, row in enumerate(rows):
             if row.get("error") and not row["enabled"] and self._stages[i].enabled:
                 self._stages[i].enabled = False
@@ -258,8 +261,7 @@ class PipelineEditor(QWidget):
 
     def retry_stages_missing(self, model: str) -> list[int]:
         """Switches back on the stages that stopped because ``model`` was not downloaded; their indices."""
-        pattern = re.compile(rf"models pull {re.escape(model)}(?![\w-])")  # yolo11n is not yolo11n-seg
-        waiting = [i for i, err in sorted(self._errors.items()) if pattern.search(err) and not self._stages[i].enabled]
+        waiting = [i for i, err in sorted(self._errors.items()) if waits_for(err, model) and not self._stages[i].enabled]
         for i in waiting:
             self.set_stage_enabled(i, True)
         return waiting

@@ -107,7 +107,7 @@ def test_verify_and_list_tell_checked_unchecked_corrupt_and_missing_models_apart
     assert main(["models", "list"]) == 0
     rows = [line.split() for line in capsys.readouterr().out.splitlines()]
     assert rows[0] == ["name", "task", "size", "downloaded", "licence", "used", "by"]
-    assert [(r[0], r[2], r[4]) for r in rows[1:]] == [("checked", "?", "yes"), ("unchecked", "?", "yes"), ("absent", "?", "no")]
+    assert [(r[0], r[2], r[3]) for r in rows[1:]] == [("checked", "?", "yes"), ("unchecked", "?", "yes"), ("absent", "?", "no")]
 
     data = bytearray((models_dir / "checked.pt").read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped bit in the middle: a damaged copy

@@ -81,6 +81,30 @@ def test_file_playback_pause_seek_step_speed_and_end(qtbot, window, small_clip) 
     assert window._last_frame.index == 39
 
 
+def test_a_file_that_ended_stays_on_screen_and_seekable(qtbot, window, small_clip) -> None:
+    """As in any player: at the end the last frame stays, and the seek bar, step and play still work."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window.playback.speed.setCurrentIndex(1)  # as fast as possible: the end comes at once
+    assert window.open_source(str(small_clip))
+    qtbot.waitUntil(lambda: "End of" in window.statusBar().currentMessage(), timeout=20000)
+    assert window._last_frame.index == 39 and window.session.running and window.session.at_end
+    assert window.view.image() is not None
+    slider = window.playback.slider
+    qtbot.waitUntil(lambda: slider.isEnabled() and slider.maximum() == 39, timeout=5000)
+    slider.setFocus()
+    QTest.keyClick(slider, Qt.Key.Key_Home)  # the keyboard's seek to the first frame
+    qtbot.waitUntil(lambda: window._last_frame.index == 0, timeout=10000)
+    assert window.session.paused and not window.session.at_end
+    QTest.mouseClick(window.playback.step_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._last_frame.index == 1, timeout=10000)
+    QTest.mouseClick(window.playback.play_button, Qt.MouseButton.LeftButton)  # play from here to the end
+    qtbot.waitUntil(lambda: window.session.at_end and window._last_frame.index == 39, timeout=20000)
+    QTest.mouseClick(window.playback.play_button, Qt.MouseButton.LeftButton)  # play at the end: from the start
+    qtbot.waitUntil(lambda: window._last_frame.index < 39, timeout=10000)
+
+
 def test_dead_stream_reports_failure_with_credentials_masked(qtbot, window) -> None:
     assert window.open_source("rtsp://bob:secret@127.0.0.1:9/live")
     assert "secret" not in window.source_bar.label.text() and "***" in window.source_bar.label.text()

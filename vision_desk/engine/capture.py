@@ -8,6 +8,10 @@ is ever dropped and memory stays bounded.
 
 Every item the consumer gets is a :class:`Frame`, or one of the sentinels
 :data:`END` / a :class:`CaptureError`; ``get`` uses timeouts so nothing hangs.
+
+With ``hold_at_end`` a seekable source that ends keeps its reader: END reaches
+the consumer and the reader waits for a seek (or stop), as a media player keeps
+a finished file open so its seek bar still works.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class LatestSlot:
     def put(self, item: object) -> None:
         """Frames replace an unconsumed frame (counted as dropped); sentinels wait for it to be taken."""
         with self._cond:
-            if isinstance(item, tuple):  # (seek generation, frame)
+            if isinstance(item, tuple) and isinstance(item[1], Frame):  # (seek generation, frame)
                 if self._has:
                     self.dropped += 1
             else:
@@ -125,10 +129,13 @@ class CaptureThread:
         on_frame_in: called for each frame read (for fps-in statistics).
     """
 
-    def __init__(self, source: Source, *, live: bool | None = None, realtime: bool = False, on_frame_in=None) -> None:
+    def __init__(self, source: Source, *, live: bool | None = None, realtime: bool = False, on_frame_in=None,
+                 hold_at_end: bool = False) -> None:
         self.source = source
         self.live = source.live if live is None else live
         self.realtime = realtime
+        self.hold_at_end = hold_at_end and source.seekable
+        self._seek_requested = threading.Event()
         self._on_frame_in = on_frame_in
         self._buffer: LatestSlot | BoundedQueue = LatestSlot() if self.live else BoundedQueue()
         self._stop = threading.Event()
@@ -158,17 +165,23 @@ class CaptureThread:
     def get(self, timeout: float = 0.1) -> object | None:
         """The next frame, END, a CaptureError, or None when nothing came within timeout.
 
-        Frames read before the latest seek are discarded here, so a seek takes
-        effect at once even when the reader had already queued frames.
+        Frames (and the END of a held file) read before the latest seek are
+        discarded here, so a seek takes effect at once even when the reader had
+        already queued frames.
         """
         deadline = time.monotonic() + timeout
         while True:
             item = self._buffer.get(max(0.0, deadline - time.monotonic()))
             if not isinstance(item, tuple):
                 return item
-            generation, frame = item
+            generation, payload = item
             if generation == self._generation:
-                return frame
+                return payload
+
+    @property
+    def generation(self) -> int:
+        """How many seeks there have been; an item got before a seek belongs to the older generation."""
+        return self._generation
 
     def reserve(self, frames: int) -> None:
         """Lossless buffers grow to hold at least this many frames (live ones keep only the newest)."""
@@ -185,6 +198,7 @@ class CaptureThread:
             self._seek_to = index
             self._generation += 1
         self._buffer.clear()  # also unblocks a reader waiting on a full queue
+        self._seek_requested.set()  # wakes a reader holding at the end
 
     def _emit(self, item: object) -> bool:
         if isinstance(self._buffer, LatestSlot):
@@ -203,12 +217,17 @@ class CaptureThread:
                     seek_to, self._seek_to = self._seek_to, None
                     generation = self._generation
                 if seek_to is not None and source.seekable:
+                    if source.status.state is SourceState.ENDED:
+                        source.set_state(SourceState.RUNNING)  # a held file sought again plays on
                     source.seek(seek_to)
                     self._index = seek_to
                     start, first_ts = time.monotonic(), None
                 got = source.read()
                 if got is None:
-                    break
+                    if not self.hold_at_end:
+                        break
+                    self._hold(generation)
+                    continue
                 image, timestamp = got
                 if self.realtime and not source.live:
                     first_ts = timestamp if first_ts is None else first_ts
@@ -232,6 +251,16 @@ class CaptureThread:
                 source.close()
             except Exception:  # noqa: BLE001
                 pass
+
+    def _hold(self, generation: int) -> None:
+        """Tells the consumer the file ended (tagged, so a seek made meanwhile voids it), then waits for a seek."""
+        self._seek_requested.clear()
+        with self._seek_lock:
+            if self._generation != generation:
+                return  # sought while reading the last frame: go on at once
+        self._emit((generation, END))
+        while not self._stop.is_set() and not self._seek_requested.wait(0.1):
+            pass
 
     def _finish(self, item: object) -> None:
         if isinstance(item, CaptureError) and self.source.status.state not in (SourceState.FAILED,):

@@ -38,6 +38,9 @@ class Engine:
         duration: stop after this many seconds.
         on_frame: called on the processing thread with each finished frame.
         close_pipeline: close the stages when the run ends (batch reuses them).
+        hold_at_end: a seekable source that ends does not end the run: the
+            engine pauses on the last frame (``at_end``) and a seek plays on,
+            as in any player. Stop it with ``stop``.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class Engine:
         duration: float | None = None,
         on_frame: Callable[[Frame], None] | None = None,
         close_pipeline: bool = True,
+        hold_at_end: bool = False,
     ) -> None:
         self.source = open_source(source) if isinstance(source, (str, int)) else source
         self.pipeline = pipeline if pipeline is not None else Pipeline()
@@ -65,9 +69,11 @@ class Engine:
         self._sinks: list[Sink] = list(sinks)
         self._sink_edits: list[tuple[str, Sink]] = []
         self._stats = StatsCollector()
-        self.capture = CaptureThread(self.source, live=live, realtime=realtime, on_frame_in=self._stats.frame_in)
+        self.capture = CaptureThread(self.source, live=live, realtime=realtime, on_frame_in=self._stats.frame_in,
+                                     hold_at_end=hold_at_end)
         self._stop = threading.Event()
         self._paused = threading.Event()
+        self._at_end = threading.Event()
         self._steps = 0
         self._holding = self._drop_held = False
         self._lock = threading.Lock()
@@ -112,25 +118,40 @@ class Engine:
         self._paused.set()
 
     def resume(self) -> None:
+        """Plays on; at the end of a held file nothing comes until a seek."""
+        with self._lock:
+            self._steps = 0  # steps are a paused engine's; one left over would skip a frame at the next pause
         self._paused.clear()
 
     @property
     def paused(self) -> bool:
         return self._paused.is_set()
 
+    @property
+    def at_end(self) -> bool:
+        """A held file has ended: the engine is paused on its last frame and waits for a seek."""
+        return self._at_end.is_set()
+
     def step(self) -> None:
-        """While paused, processes exactly one more frame."""
+        """While paused, processes exactly one more frame (nothing at the end of a held file)."""
         with self._lock:
-            self._steps += 1
+            if not self._at_end.is_set():
+                self._steps += 1
 
     def seek(self, index: int) -> None:
-        """Continues a file from frame index; stages forget their per-video state."""
+        """Continues a file from frame index; stages forget their per-video state.
+
+        While paused, the frame sought is shown (one step); a held file that had
+        ended plays on from there.
+        """
         if self.source.seekable:
-            self.capture.seek(index)
-            self.pipeline.request_reset()
             with self._lock:
+                self._at_end.clear()
+                self.capture.seek(index)
+                self.pipeline.request_reset()
                 self._drop_held = self._holding  # a frame held since before the seek is stale
-                self._steps += 1 if self.paused else 0
+                if self.paused:
+                    self._steps = 1  # show the frame sought, however many seeks a drag made
 
     def add_sink(self, sink: Sink) -> None:
         with self._lock:
@@ -197,6 +218,7 @@ class Engine:
                     if self._drop_held:
                         held = None
                     self._holding = self._drop_held = False
+                generation = self.capture.generation
                 item, held = (held, None) if held is not None else (self.capture.get(0.1), None)
                 if item is None:
                     if stepping:  # nothing came yet (a slow seek): keep the step for the next try
@@ -206,6 +228,8 @@ class Engine:
                         break
                     continue
                 if item is END:
+                    if self._hold_end(generation):
+                        continue
                     break
                 if isinstance(item, CaptureError):
                     raise SourceError(item.message)
@@ -218,6 +242,8 @@ class Engine:
                 self._process_batch(frames)
                 processed += len(frames)
                 if pending is END:
+                    if self._hold_end(generation):
+                        continue
                     break
                 if isinstance(pending, CaptureError):
                     raise SourceError(pending.message)
@@ -242,6 +268,22 @@ class Engine:
                 self.pipeline.close()
             self.capture.join(5.0)
             self._done.set()
+
+    def _hold_end(self, generation: int) -> bool:
+        """At the end of a held file: pause on the last frame and keep running (True); else False.
+
+        An END from before a seek made meanwhile (generation changed) is ignored:
+        the frames sought are on their way.
+        """
+        if not self.capture.hold_at_end:
+            return False
+        with self._lock:
+            if self.capture.generation != generation:
+                return True
+            self._at_end.set()
+            self._paused.set()
+            self._steps = 0
+        return True
 
     def _gather(self, first: Frame, processed: int) -> tuple[list[Frame], object | None]:
         """The first frame plus the frames already waiting, up to the pipeline's batch size (lossless only).

@@ -208,7 +208,10 @@ class MainWindow(QMainWindow):
             if self.session.uri:
                 self.open_source(self.session.uri)  # play again from the start
             return
-        if self.session.paused:
+        if self.session.at_end:  # as in any player, play at the end plays the file again
+            self.session.seek(0)
+            self.session.resume()
+        elif self.session.paused:
             self.session.resume()
         else:
             self.session.pause()
@@ -253,7 +256,7 @@ class MainWindow(QMainWindow):
         if self._last_frame is not None:
             self.monitor.update_results(len(self._last_frame.detections), self._last_frame.values)
         self.editor.sync_rows(list(s.stages))
-        state = "paused" if self.session.paused else s.source_state
+        state = "paused" if self.session.paused and not self.session.at_end else s.source_state
         self.state_label.setText(state)
         self.device_label.setText(s.device)
         if s.source_message and s.source_state in ("connecting", "reconnecting", "failed"):

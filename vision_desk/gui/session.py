@@ -32,7 +32,8 @@ class EngineSession(QObject):
 
     Signals:
         stats(StatsSnapshot): every poll while an engine runs.
-        ended(str): the run ended; the message is the error ('' when the source just ended).
+        ended(str): the run ended; the message is the error ('' when the source just ended). A file
+            that ends stays open on its last frame (the engine holds it), so it can still be sought.
         recording_changed(bool), exporting_changed(bool): a sink started or stopped.
         message(str): a one-sentence notice or error for the status bar.
     """
@@ -68,7 +69,7 @@ class EngineSession(QObject):
         pipeline = Pipeline(spec, stage_errors="disable")
         self.close_engine()
         generation = self.bridge.new_generation()
-        self.engine = Engine(source, pipeline, realtime=self.realtime, annotate=True,
+        self.engine = Engine(source, pipeline, realtime=self.realtime, annotate=True, hold_at_end=True,
                              on_frame=lambda frame: self.bridge.push(generation, frame))
         if start_at and source.seekable:
             self.engine.seek(start_at)
@@ -112,6 +113,11 @@ class EngineSession(QObject):
     @property
     def paused(self) -> bool:
         return self.engine is not None and self.engine.paused
+
+    @property
+    def at_end(self) -> bool:
+        """The file has ended and waits on its last frame for a seek or play."""
+        return self.engine is not None and self.engine.at_end
 
     def step(self) -> None:
         if self.engine is not None:
@@ -173,7 +179,16 @@ class EngineSession(QObject):
             return
         self.last_stats = engine.stats()
         self.stats.emit(self.last_stats)
-        if not engine.running and engine.join(0) and not self._ended_reported:
+        if engine.at_end and engine.running:
+            if not self._ended_reported:  # once per arrival at the end; a seek from there plays on
+                self._ended_reported = True
+                self._detach("recorder", self.recording_changed)  # a recording of the file ends with it
+                self._detach("exporter", self.exporting_changed)
+                self.ended.emit("")
+            return
+        if engine.running:
+            self._ended_reported = False
+        elif engine.join(0) and not self._ended_reported:
             self._ended_reported = True
             self._detach("recorder", self.recording_changed)  # the engine closed them as it ended
             self._detach("exporter", self.exporting_changed)

@@ -29,7 +29,7 @@ _TRANSITIONS: dict[SourceState, set[SourceState]] = {
     SourceState.RUNNING: {SourceState.PAUSED, SourceState.RECONNECTING, SourceState.ENDED, SourceState.FAILED},
     SourceState.PAUSED: {SourceState.RUNNING, SourceState.ENDED, SourceState.FAILED, SourceState.RECONNECTING},
     SourceState.RECONNECTING: {SourceState.RUNNING, SourceState.RECONNECTING, SourceState.FAILED, SourceState.ENDED},
-    SourceState.ENDED: {SourceState.CONNECTING},
+    SourceState.ENDED: {SourceState.CONNECTING, SourceState.RUNNING},  # RUNNING: a held file sought again
     SourceState.FAILED: {SourceState.CONNECTING},
 }
 

@@ -94,31 +94,33 @@ def test_lossless_slow_stage_drops_nothing(clip_300: Path) -> None:
 
 def test_params_change_while_running(clip_300: Path) -> None:
     pipeline = Pipeline(spec_from_dict({"stages": [{"stage": "threshold", "params": {"value": 255}}]}))
+    (threshold,) = pipeline.slot_ids()
     seen = []
 
     def on_frame(frame: Frame) -> None:
         seen.append(float(frame.image.mean()))
         if len(seen) == 5:
-            pipeline.set_params(0, value=0)
+            pipeline.set_params(threshold, value=0)
 
     Engine(str(clip_300), pipeline, on_frame=on_frame, max_frames=20, annotate=False).run()
     assert seen[0] == 0.0  # nothing is above 255
     assert seen[-1] > 250  # everything is above 0
     with pytest.raises(VisionDeskError, match="parameter 'value'"):
-        pipeline.set_params(0, value=999)
+        pipeline.set_params(threshold, value=999)
 
 
 def test_structural_edits_apply_between_frames(clip_300: Path) -> None:
     pipeline = Pipeline(spec_from_dict({"stages": [{"stage": "blur"}]}))
     gray = []
+    added = []
 
     def on_frame(frame: Frame) -> None:
         b, g, r = (frame.image[..., i].astype(int) for i in range(3))
         gray.append(bool((b == g).all() and (g == r).all()))
         if len(gray) == 3:
-            pipeline.insert(1, "grayscale")
+            added.append(pipeline.insert(1, "grayscale"))
         if len(gray) == 8:
-            pipeline.set_enabled(1, False)
+            pipeline.set_enabled(added[0], False)
 
     Engine(str(clip_300), pipeline, on_frame=on_frame, max_frames=14, annotate=False).run()
     assert gray[:3] == [False] * 3 and all(gray[4:8]) and not any(gray[9:])

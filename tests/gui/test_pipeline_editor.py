@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
+from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec, load_spec
+from vision_desk.engine.stage import Stage
 from vision_desk.gui.pipeline_editor import PipelineEditor, preset_paths
+
+
+class FailingStage(Stage):
+    """Fails on every frame, as a stage whose model is missing does."""
+
+    id = "gui_test_failing"
+
+    def process(self, frame: Frame) -> None:
+        raise RuntimeError("boom")
 
 
 @pytest.fixture
@@ -49,34 +61,48 @@ def test_buttons_remove_and_move_and_checkbox_disables(qtbot, editor) -> None:
     assert live_ids(editor) == ["blur", "threshold"]
 
 
-def test_failed_stage_is_marked_and_unchecked(editor) -> None:
-    rows = [{"stage": "blur", "enabled": True, "error": None}, {"stage": "canny", "enabled": False, "error": "stage 'canny' failed: boom"},
-            {"stage": "threshold", "enabled": True, "error": None}]
+def run_one_frame(pipeline: Pipeline) -> None:
+    """What the engine thread does for a frame: apply the edits, run the stages."""
+    pipeline.process(Frame(np.zeros((24, 32, 3), np.uint8), 0, 0.0))
+
+
+def test_failed_stage_is_marked_and_unchecked(qtbot, editor) -> None:
+    editor.list.setCurrentRow(0)
+    editor.add_stage("gui_test_failing")  # after blur, before canny: row 1
     editor.list.setCurrentRow(1)
-    editor.sync_rows(rows)
+    run_one_frame(editor.pipeline)
+    editor.sync_rows(editor.pipeline.stage_rows())
     assert editor.list.item(1).checkState() == Qt.CheckState.Unchecked
-    assert "boom" in editor.list.item(1).toolTip()
-    assert "boom" in editor.panel.error.text()
+    assert "boom" in editor.list.item(1).toolTip() and "boom" in editor.panel.error.text()
+    assert all(editor.list.item(i).checkState() == Qt.CheckState.Checked for i in (0, 2, 3))
     editor.list.item(1).setCheckState(Qt.CheckState.Checked)  # the user tries again
     assert "boom" not in editor.list.item(1).toolTip()
 
 
 def test_a_stats_snapshot_older_than_the_users_tick_does_not_untick_the_stage(editor) -> None:
     """Stats come from the engine thread a moment late: the failure they report is the one the tick just cleared."""
-    editor.pipeline.apply_edits()
+    editor.add_stage("gui_test_failing", 1)
+    run_one_frame(editor.pipeline)
     stale = editor.pipeline.stage_rows()
-    stale[1].update(enabled=False, error="stage 'canny' could not start: model missing")
     editor.sync_rows(stale)
     assert editor.list.item(1).checkState() == Qt.CheckState.Unchecked
     editor.list.item(1).setCheckState(Qt.CheckState.Checked)  # the user tries again
     editor.sync_rows(stale)  # the snapshot taken before the tick arrives now
     assert editor.list.item(1).checkState() == Qt.CheckState.Checked
-    editor.pipeline.apply_edits()
-    fresh = editor.pipeline.stage_rows()
-    assert fresh[1]["enabled"] and fresh[1]["edits_applied"] == editor.pipeline.edits_submitted
-    fresh[1].update(enabled=False, error="stage 'canny' could not start: model missing")  # and it fails again
-    editor.sync_rows(fresh)
+    run_one_frame(editor.pipeline)  # and it fails again
+    editor.sync_rows(editor.pipeline.stage_rows())
     assert editor.list.item(1).checkState() == Qt.CheckState.Unchecked
+
+
+def test_stats_rows_reach_the_stage_they_name_after_the_rows_moved(editor) -> None:
+    """A snapshot taken before a reorder lands names its stages by slot id, so the failure marks the failed stage."""
+    editor.add_stage("gui_test_failing", 1)
+    run_one_frame(editor.pipeline)
+    snapshot = editor.pipeline.stage_rows()  # [blur, failing, canny, threshold]
+    editor.move_stage(1, 3)  # the user moves it to the end before the snapshot is shown
+    editor.sync_rows(snapshot)
+    assert [editor.list.item(i).checkState() == Qt.CheckState.Checked for i in range(4)] == [True, True, True, False]
+    assert "boom" in editor.list.item(3).toolTip()
 
 
 def test_save_and_load_round_trip(qtbot, editor, tmp_path: Path) -> None:

@@ -9,12 +9,13 @@ and makes every edit take effect atomically at a frame boundary.
 from __future__ import annotations
 
 import copy
+import itertools
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import yaml
@@ -159,12 +160,24 @@ class StageTiming:
         return float(arr.mean()), float(np.percentile(arr, 95)), float(arr.max())
 
 
+#: Slot ids are unique in the process, so a stats row from a pipeline replaced since never names a stage of the new one.
+_slot_ids = itertools.count(1)
+
+
 class StageSlot:
-    """A stage in the chain with its enabled flag, timing and last error."""
+    """A stage in the chain with its enabled flag, timing and last error, known by an id that never changes.
+
+    ``wanted_params`` and ``wanted_enabled`` are what the last edit asked for
+    (written by any thread under the pipeline's lock); ``stage.params`` and
+    ``enabled`` are what runs, brought in line by :meth:`Pipeline.apply_edits`.
+    """
 
     def __init__(self, stage: Stage, enabled: bool = True) -> None:
+        self.id = next(_slot_ids)
         self.stage = stage
         self.enabled = enabled
+        self.wanted_params = stage.params
+        self.wanted_enabled = enabled
         self.timing = StageTiming()
         self.error: str | None = None
         self.ready = False
@@ -178,24 +191,27 @@ class Pipeline:
     """An ordered, editable chain of stages.
 
     Edits (:meth:`set_params`, :meth:`insert`, ...) may come from any thread and
-    are queued; :meth:`process` applies them before the next frame on the
-    processing thread. ``stage_errors`` decides what a failing stage does:
-    ``"raise"`` stops the run (CLI, batch), ``"disable"`` switches the stage off
-    and records its error (GUI).
+    address a stage by its slot id (:meth:`insert` returns it, :meth:`slot_ids`
+    lists them). Each edit is checked and made at once on the chain as edited so
+    far, so it raises in the caller's thread and a second edit builds on the
+    first; :meth:`process` makes the running chain match that one before the
+    next frame, on the processing thread. ``stage_errors`` decides what a
+    failing stage does: ``"raise"`` stops the run (CLI, batch), ``"disable"``
+    switches the stage off and records its error (GUI).
     """
 
     def __init__(self, spec: PipelineSpec | None = None, *, stage_errors: str = "raise") -> None:
         self.name = spec.name if spec else "untitled"
         self.stage_errors = stage_errors
-        self._slots: list[StageSlot] = []
-        self._edits: list[Callable[[], None]] = []
-        self._submitted = 0  # edits asked for, and applied: a stats row older than an edit is told apart by them
-        self._applied = 0
+        self._slots: list[StageSlot] = []  # the running chain: only the processing thread changes it
         self._lock = threading.Lock()
         self._reset_requested = False
         self.errors: deque[str] = deque(maxlen=50)
         for s in spec.stages if spec else []:
             self._slots.append(StageSlot(_make_stage(s.stage, s.params), s.enabled))
+        self._wanted: list[StageSlot] = list(self._slots)  # the chain as edited so far, under the lock
+        self._wanted_name = self.name
+        self._edited = False
 
     @classmethod
     def from_file(cls, path: str | Path, **kwargs: Any) -> "Pipeline":
@@ -203,90 +219,87 @@ class Pipeline:
 
     # -- thread-safe views ---------------------------------------------------
     def spec(self) -> PipelineSpec:
-        """The current chain as a spec (for saving); reflects edits already applied."""
+        """The running chain as a spec (for saving); reflects edits already applied."""
         with self._lock:
             return PipelineSpec(self.name, [slot.spec for slot in self._slots])
 
     def stage_rows(self) -> list[dict[str, Any]]:
-        """Per-stage id, enabled flag, timing (mean, p95 and max ms), last error and the edits applied so far, for stats."""
+        """Per running stage: slot id, stage id, enabled flag, timing (mean, p95 and max ms) and last error, for stats."""
         with self._lock:
             rows = []
             for slot in self._slots:
                 mean, p95, peak = slot.timing.summary()
-                rows.append({"stage": slot.stage.id, "enabled": slot.enabled, "mean_ms": mean, "p95_ms": p95,
-                             "max_ms": peak, "error": slot.error, "edits_applied": self._applied})
+                rows.append({"id": slot.id, "stage": slot.stage.id, "enabled": slot.enabled, "mean_ms": mean,
+                             "p95_ms": p95, "max_ms": peak, "error": slot.error})
             return rows
 
-    def __len__(self) -> int:
+    def slot_ids(self) -> list[int]:
+        """The slot ids of the chain as edited so far, in order."""
         with self._lock:
-            return len(self._slots)
+            return [slot.id for slot in self._wanted]
+
+    def is_enabled(self, slot_id: int) -> bool:
+        """Whether the stage is switched on as edited so far; a failure switches it off too."""
+        with self._lock:
+            return self._find(slot_id)[1].wanted_enabled
+
+    def __len__(self) -> int:
+        """The number of stages as edited so far."""
+        with self._lock:
+            return len(self._wanted)
 
     # -- edits (any thread) --------------------------------------------------
-    def _submit(self, edit: Callable[[], None]) -> None:
+    def _find(self, slot_id: int) -> tuple[int, StageSlot]:
+        """The position and slot of an id in the chain as edited so far (call with the lock held)."""
+        for pos, slot in enumerate(self._wanted):
+            if slot.id == slot_id:
+                return pos, slot
+        raise PipelineError(f"the pipeline has no stage with slot id {slot_id}; it was removed or belongs to another pipeline.")
+
+    def set_params(self, slot_id: int, **changes: Any) -> None:
+        """Changes some parameters of a stage (checked now against earlier edits, applied at the next frame)."""
         with self._lock:
-            self._edits.append(edit)
-            self._submitted += 1
+            pos, slot = self._find(slot_id)
+            merged = {**slot.wanted_params.model_dump(), **changes}
+            slot.wanted_params = validate_params(type(slot.stage), merged, f"stage {pos + 1} '{slot.stage.id}'")
+            self._edited = True
 
-    @property
-    def edits_submitted(self) -> int:
-        """How many edits were asked for so far; rows whose ``edits_applied`` is lower predate one of them."""
+    def set_enabled(self, slot_id: int, enabled: bool) -> None:
         with self._lock:
-            return self._submitted
+            self._find(slot_id)[1].wanted_enabled = enabled
+            self._edited = True
 
-    def set_params(self, index: int, **changes: Any) -> None:
-        """Changes some parameters of the stage at index (validated now, applied at the next frame)."""
-        with self._lock:
-            stage = self._slots[index].stage
-            merged = {**stage.params.model_dump(), **changes}
-        new = validate_params(type(stage), merged, f"stage {index + 1} '{stage.id}'")
-
-        def edit() -> None:
-            slot = self._slots[index]
-            if slot.stage is stage:
-                slot.stage.update_params(new)
-                slot.error = None
-
-        self._submit(edit)
-
-    def set_enabled(self, index: int, enabled: bool) -> None:
-        def edit() -> None:
-            slot = self._slots[index]
-            slot.enabled = enabled
-            if enabled:
-                slot.error = None
-
-        self._submit(edit)
-
-    def insert(self, index: int, stage_id: str, params: dict[str, Any] | None = None, enabled: bool = True) -> None:
-        """Adds a stage (validated now) at index; ``len(pipeline)`` appends."""
+    def insert(self, index: int, stage_id: str, params: dict[str, Any] | None = None, enabled: bool = True) -> int:
+        """Adds a stage (validated now) at index; ``len(pipeline)`` appends. Returns the new slot's id."""
         slot = StageSlot(_make_stage(stage_id, params or {}), enabled)
-        self._submit(lambda: self._slots.insert(index, slot))
+        with self._lock:
+            if not 0 <= index <= len(self._wanted):
+                raise PipelineError(f"cannot add stage '{stage_id}' at position {index + 1}: the pipeline has {len(self._wanted)} stage(s).")
+            self._wanted.insert(index, slot)
+            self._edited = True
+        return slot.id
 
-    def remove(self, index: int) -> None:
-        def edit() -> None:
-            slot = self._slots.pop(index)
-            _close_quietly(slot.stage)
+    def remove(self, slot_id: int) -> None:
+        with self._lock:
+            self._wanted.pop(self._find(slot_id)[0])
+            self._edited = True
 
-        self._submit(edit)
+    def move(self, slot_id: int, index: int) -> None:
+        """Moves a stage so that it ends up at index."""
+        with self._lock:
+            pos, slot = self._find(slot_id)
+            if not 0 <= index < len(self._wanted):
+                raise PipelineError(f"cannot move stage '{slot.stage.id}' to position {index + 1}: the pipeline has {len(self._wanted)} stage(s).")
+            self._wanted.insert(index, self._wanted.pop(pos))
+            self._edited = True
 
-    def move(self, src: int, dst: int) -> None:
-        def edit() -> None:
-            slot = self._slots.pop(src)
-            self._slots.insert(dst, slot)
-
-        self._submit(edit)
-
-    def replace(self, spec: PipelineSpec) -> None:
-        """Swaps the whole chain for another (validated now)."""
+    def replace(self, spec: PipelineSpec) -> list[int]:
+        """Swaps the whole chain for another (validated now); returns the new slot ids in order."""
         slots = [StageSlot(_make_stage(s.stage, s.params), s.enabled) for s in spec.stages]
-
-        def edit() -> None:
-            for old in self._slots:
-                _close_quietly(old.stage)
-            self._slots[:] = slots
-            self.name = spec.name
-
-        self._submit(edit)
+        with self._lock:
+            self._wanted, self._wanted_name = slots, spec.name
+            self._edited = True
+        return [slot.id for slot in slots]
 
     def request_reset(self) -> None:
         """Asks every stage to forget per-video state before the next frame (seek, new file)."""
@@ -295,12 +308,25 @@ class Pipeline:
 
     # -- processing thread ---------------------------------------------------
     def apply_edits(self) -> None:
+        """Makes the running chain the one edited so far (between two frames)."""
         with self._lock:
-            edits, self._edits = self._edits, []
-            self._applied += len(edits)
+            if self._edited:
+                self._edited = False
+                kept = {slot.id for slot in self._wanted}
+                for old in self._slots:
+                    if old.id not in kept:
+                        _close_quietly(old.stage)
+                for slot in self._wanted:
+                    if slot.stage.params is not slot.wanted_params:  # an edit made a new model: the stage may reset on it
+                        slot.stage.update_params(slot.wanted_params)
+                        slot.error = None
+                    if slot.enabled != slot.wanted_enabled:
+                        slot.enabled = slot.wanted_enabled
+                        if slot.enabled:
+                            slot.error = None
+                self._slots = list(self._wanted)  # a copy: other threads go on editing _wanted
+                self.name = self._wanted_name
             reset, self._reset_requested = self._reset_requested, False
-            for edit in edits:
-                edit()
             slots = list(self._slots)
         if reset:
             for slot in slots:
@@ -330,7 +356,7 @@ class Pipeline:
         if self.stage_errors == "raise":
             raise VisionDeskError(text) from err
         with self._lock:
-            slot.enabled = False
+            slot.enabled = slot.wanted_enabled = False  # off as edited too: a later tick by the user is what turns it on again
             slot.error = text
         self.errors.append(text)
 

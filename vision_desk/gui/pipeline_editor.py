@@ -3,8 +3,11 @@
 The editor keeps the pipeline as the user sees it (a list of stage specs) and
 mirrors every edit onto the running :class:`~vision_desk.engine.pipeline.Pipeline`
 through its thread-safe edit methods, which the engine applies at the next
-frame. When the engine is replaced (a new source), the new engine's pipeline
-is built from :meth:`PipelineEditor.spec` and handed back with :meth:`attach`.
+frame. Each row remembers its stage's slot id in that pipeline: edits and the
+engine's stats rows name a stage by it, never by its position, which until the
+next frame differs between the chain as edited and the chain that runs. When
+the engine is replaced (a new source), the new engine's pipeline is built from
+:meth:`PipelineEditor.spec` and handed back with :meth:`attach`.
 """
 
 from __future__ import annotations
@@ -56,7 +59,8 @@ class PipelineEditor(QWidget):
         self.last_dir = ""
         self._name = "untitled"
         self._stages: list[StageSpec] = []
-        self._errors: dict[int, str] = {}
+        self._ids: list[int | None] = []  # each row's slot id in self.pipeline (None without one)
+        self._errors: dict[int, str] = {}  # by slot id
         self._syncing = False
         self.panel: ParamPanel | None = None
         self._build()
@@ -145,15 +149,16 @@ class PipelineEditor(QWidget):
     def attach(self, pipeline: Pipeline | None) -> None:
         """Mirrors future edits onto this running pipeline (built from :meth:`spec`)."""
         self.pipeline = pipeline
+        self._ids = pipeline.slot_ids() if pipeline is not None else [None] * len(self._stages)
         self._errors.clear()
         self._refresh(keep_row=True)
 
     def set_spec(self, spec: PipelineSpec) -> None:
         """Replaces the whole chain (a preset or a file)."""
-        if self.pipeline is not None:
-            self.pipeline.replace(spec)
+        stages = [StageSpec(s.stage, self._full_params(s.stage, s.params), s.enabled) for s in spec.stages]
+        self._ids = self.pipeline.replace(spec) if self.pipeline is not None else [None] * len(stages)
         self._name = spec.name
-        self._stages = [StageSpec(s.stage, self._full_params(s.stage, s.params), s.enabled) for s in spec.stages]
+        self._stages = stages
         self._errors.clear()
         self._refresh()
         self.list.setCurrentRow(0 if self._stages else -1)
@@ -170,13 +175,12 @@ class PipelineEditor(QWidget):
             index = self.list.currentRow() + 1 if self.list.currentRow() >= 0 else len(self._stages)
         try:
             params = self._full_params(stage_id, {})
-            if self.pipeline is not None:
-                self.pipeline.insert(index, stage_id, params)
+            slot_id = self.pipeline.insert(index, stage_id, params) if self.pipeline is not None else None
         except VisionDeskError as err:
             self.message.emit(str(err))
             return
         self._stages.insert(index, StageSpec(stage_id, params))
-        self._shift_errors(index, +1)
+        self._ids.insert(index, slot_id)
         self._refresh()
         self.list.setCurrentRow(index)
         self.tabs.setCurrentIndex(0)
@@ -186,10 +190,9 @@ class PipelineEditor(QWidget):
         if not 0 <= index < len(self._stages):
             return
         if self.pipeline is not None:
-            self.pipeline.remove(index)
+            self.pipeline.remove(self._ids[index])
         del self._stages[index]
-        self._errors.pop(index, None)
-        self._shift_errors(index, -1)
+        self._errors.pop(self._ids.pop(index), None)
         self._refresh()
         self.list.setCurrentRow(min(index, len(self._stages) - 1))
         self.spec_changed.emit()
@@ -200,11 +203,9 @@ class PipelineEditor(QWidget):
         if not (0 <= src < n and 0 <= dst < n) or src == dst:
             return
         if self.pipeline is not None:
-            self.pipeline.move(src, dst)
+            self.pipeline.move(self._ids[src], dst)
         self._stages.insert(dst, self._stages.pop(src))
-        order = list(range(n))
-        order.insert(dst, order.pop(src))
-        self._errors = {order.index(i): e for i, e in self._errors.items()}
+        self._ids.insert(dst, self._ids.pop(src))
         if not list_moved:
             self._refresh()
         else:
@@ -219,9 +220,9 @@ class PipelineEditor(QWidget):
             return
         self._stages[index].enabled = enabled
         if enabled:
-            self._errors.pop(index, None)
+            self._errors.pop(self._ids[index], None)
         if self.pipeline is not None:
-            self.pipeline.set_enabled(index, enabled)
+            self.pipeline.set_enabled(self._ids[index], enabled)
         self._decorate(index)
         self.spec_changed.emit()
 
@@ -231,7 +232,7 @@ class PipelineEditor(QWidget):
         try:
             entry_params = self._full_params(entry.stage, {**entry.params, name: value}, f"stage {index + 1} '{entry.stage}'")
             if self.pipeline is not None:
-                self.pipeline.set_params(index, **{name: value})
+                self.pipeline.set_params(self._ids[index], **{name: value})
         except VisionDeskError as err:
             self.message.emit(str(err))
             if self.panel is not None and self.list.currentRow() == index:
@@ -245,29 +246,30 @@ class PipelineEditor(QWidget):
         return True
 
     def sync_rows(self, rows: list[dict[str, Any]]) -> None:
-        """Marks stages the engine switched off after an error (rows from ``Engine.stats().stages``)."""
-        if [r["stage"] for r in rows] != [s.stage for s in self._stages]:
-            return  # edits still in flight
-        applied = rows[0].get("edits_applied") if rows else None
-        if applied is not None and self.pipeline is not None and applied < self.pipeline.edits_submitted:
-            return  # taken before an edit made here (the user ticked a failed stage again): its errors are stale
-        for i, row in enumerate(rows):
-            if row.get("error") and not row["enabled"] and self._stages[i].enabled:
-                self._stages[i].enabled = False
-                self._errors[i] = row["error"]
-                self._decorate(i)
-                if self.panel is not None and self.list.currentRow() == i:
-                    self.panel.show_error(row["error"])
+        """Marks stages the engine switched off after an error (rows from ``Engine.stats().stages``, matched by slot id)."""
+        if self.pipeline is None:
+            return
+        for row in rows:
+            if not row.get("error") or row["enabled"] or row["id"] not in self._ids:
+                continue  # no failure, or a stage removed since
+            i = self._ids.index(row["id"])
+            # The rows are a snapshot from the engine thread, a moment old: when the pipeline has the stage on
+            # again, the user ticked it after the failure and the error shown here is the one that tick cleared.
+            if not self._stages[i].enabled or self.pipeline.is_enabled(row["id"]):
+                continue
+            self._stages[i].enabled = False
+            self._errors[row["id"]] = row["error"]
+            self._decorate(i)
+            if self.panel is not None and self.list.currentRow() == i:
+                self.panel.show_error(row["error"])
 
     def retry_stages_missing(self, model: str) -> list[int]:
-        """Switches back on the stages that stopped because ``model`` was not downloaded; their indices."""
-        waiting = [i for i, err in sorted(self._errors.items()) if waits_for(err, model) and not self._stages[i].enabled]
+        """Switches back on the stages that stopped because ``model`` was not downloaded; their row indices."""
+        waiting = [i for i, slot_id in enumerate(self._ids)
+                   if waits_for(self._errors.get(slot_id, ""), model) and not self._stages[i].enabled]
         for i in waiting:
             self.set_stage_enabled(i, True)
         return waiting
-
-    def _shift_errors(self, index: int, delta: int) -> None:
-        self._errors = {(i + delta if i >= index else i): e for i, e in self._errors.items()}
 
     def _nudge(self, delta: int) -> None:
         row = self.list.currentRow()
@@ -292,14 +294,14 @@ class PipelineEditor(QWidget):
 
     def _decorate(self, i: int) -> None:
         """Updates one row's check box, colour and tooltip in place (safe inside itemChanged)."""
-        item, entry = self.list.item(i), self._stages[i]
+        item, entry, error = self.list.item(i), self._stages[i], self._errors.get(self._ids[i])
         cls = stage_class(entry.stage)
         syncing, self._syncing = self._syncing, True
         item.setCheckState(Qt.CheckState.Checked if entry.enabled else Qt.CheckState.Unchecked)
         tip = f"<b>{cls.title or cls.id}</b> ({cls.id})<br>{cls.help}"
-        if i in self._errors:
+        if error:
             item.setForeground(QBrush(QColor(220, 60, 60)))
-            tip += f"<br><span style='color:#dc3c3c'>{self._errors[i]}</span>"
+            tip += f"<br><span style='color:#dc3c3c'>{error}</span>"
         else:
             item.setData(Qt.ItemDataRole.ForegroundRole, None)
         item.setToolTip(tip)
@@ -323,8 +325,8 @@ class PipelineEditor(QWidget):
             return
         entry = self._stages[row]
         self.panel = ParamPanel(stage_class(entry.stage), entry.params, self.picker)
-        if row in self._errors:
-            self.panel.show_error(self._errors[row])
+        if self._ids[row] in self._errors:
+            self.panel.show_error(self._errors[self._ids[row]])
         self.panel.changed.connect(lambda name, value, i=row: self.set_param(i, name, value))
         self.params_scroll.setWidget(self.panel)
 

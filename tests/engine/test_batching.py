@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -30,6 +31,10 @@ class BatcherStage(Stage):
     category = "Tests"
     Params = BatcherParams
 
+    #: Set by a test: the first batch waits until it is true for the batch's length (the reader has got
+    #: ahead), so that frames are waiting when the next batch is gathered, on a loaded machine as on an idle one.
+    gate: Callable[[int], bool] | None = None
+
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
         self.batches: list[list[int]] = []
@@ -42,7 +47,11 @@ class BatcherStage(Stage):
         self.process_batch([frame])
 
     def process_batch(self, frames: list[Frame]) -> None:
-        time.sleep(0.02)  # like a model call: the reader gets ahead, so frames are waiting for the next batch
+        if not self.batches and self.gate is not None:
+            deadline = time.monotonic() + 30
+            while not self.gate(len(frames)):
+                assert time.monotonic() < deadline, "the reader never got ahead of the first batch"
+                time.sleep(0.005)
         self.batches.append([f.index for f in frames])
         for f in frames:
             self.total += int(f.image[::16, ::16].sum() % 1000)  # running state: order matters
@@ -71,9 +80,15 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_clip(tmp_path_factory.mktemp("batching") / "moving40.mp4", frames)
 
 
-def run(clip: Path, out: Path, batch: int, *, live: bool = False, max_frames: int | None = None) -> tuple[Pipeline, list[dict]]:
+def run(clip: Path, out: Path, batch: int, *, live: bool = False, max_frames: int | None = None,
+        read_ahead: int = 0) -> tuple[Pipeline, list[dict]]:
+    """Runs the clip through [test_batcher, test_order]; the first batch waits until read_ahead more frames are read."""
     pipeline = Pipeline(spec_from_dict({"stages": [{"stage": "test_batcher", "params": {"batch": batch}}, {"stage": "test_order"}]}))
-    Engine(str(clip), pipeline, sinks=[JsonlSink(out)], live=live, annotate=True, max_frames=max_frames, close_pipeline=False).run()
+    engine = Engine(str(clip), pipeline, sinks=[JsonlSink(out)], live=live, annotate=True, max_frames=max_frames, close_pipeline=False)
+    pipeline.setup()
+    if read_ahead:
+        stages(pipeline)[0].gate = lambda taken: engine.stats().frames_in >= taken + read_ahead
+    engine.run()
     return pipeline, [json.loads(line) for line in out.read_text().splitlines()]
 
 
@@ -83,17 +98,19 @@ def stages(pipeline: Pipeline) -> tuple[BatcherStage, OrderStage]:
 
 
 def test_lossless_batches_keep_every_frame_in_order_and_match_unbatched_output(clip: Path, tmp_path: Path) -> None:
-    one, records_1 = run(clip, tmp_path / "b1.jsonl", 1)
-    many, records_8 = run(clip, tmp_path / "b8.jsonl", 8)
+    one, records_1 = run(clip, tmp_path / "b1.jsonl", 1, read_ahead=8)
+    many, records_8 = run(clip, tmp_path / "b8.jsonl", 8, read_ahead=8)
     batcher, order = stages(many)
     flat = [i for b in batcher.batches for i in b]
     assert flat == list(range(40)) and order.seen == list(range(40))
-    assert max(len(b) for b in batcher.batches) > 1, "the reader keeps frames waiting, so some batches hold several"
+    first = len(batcher.batches[0])
+    assert batcher.batches[1] == list(range(first, first + 8)), "8 frames were waiting: the next batch takes them all"
     assert all(len(b) <= 8 for b in batcher.batches)
     assert all(len(b) == 1 for b in stages(one)[0].batches)
     assert records_8 == records_1  # same values, same order: batching changes nothing in the results
-    rows = {r["stage"]: r for r in many.stage_rows()}
-    assert rows["test_batcher"]["mean_ms"] >= 0
+    # the monitor's timing has a sample per frame, a batch's time spread evenly over its frames
+    samples = list(many._slots[0].timing.samples)
+    assert len(samples) == 40 and len(set(samples[first:first + 8])) == 1 and samples[first] > 0
 
 
 def test_max_frames_is_exact_with_batches(clip: Path, tmp_path: Path) -> None:

@@ -70,7 +70,11 @@ def test_lossless_300_frames_exports_and_records_300(clip_300: Path, tmp_path: P
 
 
 def test_live_latency_stays_bounded_with_a_slow_stage() -> None:
-    """Demo at 30 fps through a 100 ms stage: frames are dropped, age does not grow."""
+    """Demo at 30 fps through a 100 ms stage: frames are dropped, age does not grow.
+
+    Ages are compared with the stage's own measured time, not with a number of
+    seconds, so a loaded machine (where the stage takes longer) holds the test too.
+    """
     ages = []
 
     def on_frame(frame: Frame) -> None:
@@ -80,9 +84,11 @@ def test_live_latency_stays_bounded_with_a_slow_stage() -> None:
     stats = Engine("demo:", pipeline, on_frame=on_frame, max_frames=25, annotate=False).run()
     assert stats.dropped > 0
     assert len(ages) == 25
-    # each frame waited at most about one stage time; the last ones are no older than the first ones
-    assert max(ages) < 0.5
-    assert np.mean(ages[-5:]) < np.mean(ages[:5]) + 0.1
+    stage_s = stats.stages[0]["max_ms"] / 1000.0
+    # A frame waits at most one stage time for the stage to be free, then takes one; a queue that kept every
+    # frame would make the 25th about 25 stage times old.
+    assert max(ages) < 3 * stage_s
+    assert np.mean(ages[-5:]) < np.mean(ages[:5]) + stage_s  # the last ones are no older than the first ones
 
 
 def test_lossless_slow_stage_drops_nothing(clip_300: Path) -> None:
@@ -140,25 +146,32 @@ def test_failing_stage_stops_cli_runs_and_is_disabled_in_the_gui(clip_300: Path)
 
 
 def test_pause_step_and_seek(clip_300: Path) -> None:
+    """Started paused, the engine shows nothing until a step, then exactly the frames asked for.
+
+    Frames are delivered in order by one thread, so each later request (a seek) orders the stream: a frame
+    shown out of turn would appear before the one sought. No sleep stands in for "nothing happened".
+    """
     frames = []
     engine = Engine(str(clip_300), Pipeline(), on_frame=frames.append, realtime=True, annotate=False)
     engine.pause()
     engine.start()
-    time.sleep(0.5)
-    assert frames == []
+
+    def wait(what: str, condition) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, f"waited 30 s for {what}; frames: {[f.index for f in frames]}"
+            time.sleep(0.01)
+
+    wait("the reader to deliver a frame", lambda: engine.stats().frames_in >= 1)
     engine.step()
-    deadline = time.monotonic() + 5
-    while not frames and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert [f.index for f in frames] == [0]
+    wait("the step", lambda: len(frames) >= 1)
     engine.seek(200)
-    deadline = time.monotonic() + 5
-    while len(frames) < 2 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert frames[-1].index == 200
+    wait("the frame sought", lambda: frames[-1].index == 200)
+    assert [f.index for f in frames] == [0, 200]
     engine.resume()
-    time.sleep(0.5)
+    wait("playing on", lambda: frames[-1].index >= 203)
+    assert [f.index for f in frames][1:] == list(range(200, frames[-1].index + 1))
     engine.stop()
     assert engine.join(10)
-    later = [f.index for f in frames[2:]]
-    assert later and later == list(range(201, 201 + len(later)))
+
+

@@ -77,10 +77,14 @@ def test_corrupt_file_fails_with_one_sentence(tmp_path: Path) -> None:
 def test_dead_stream_fails_fast() -> None:
     from tests.servers.rtsp import free_port
 
+    # A refused connection fails on the first try, without waiting out the open timeout (compared with that
+    # setting, not with a number of seconds a loaded machine could pass) and without a reconnect schedule.
+    engine = Engine(f"rtsp://user:pw@127.0.0.1:{free_port()}/nothing?open_timeout=120", Pipeline())
     t0 = time.monotonic()
     with pytest.raises(SourceError, match="cannot connect") as err:
-        Engine(f"rtsp://user:pw@127.0.0.1:{free_port()}/nothing", Pipeline()).run()
-    assert time.monotonic() - t0 < 15
+        engine.run()
+    assert time.monotonic() - t0 < 120 / 4
+    assert engine.source.status.state.value == "failed" and engine.source.status.reconnects == 0
     assert "pw" not in str(err.value) and "***:***@" in str(err.value)
 
 

@@ -14,20 +14,20 @@ import vision_desk.models as models
 from tests.servers.http_files import FileHandler, serve_folder
 from vision_desk.models import ModelEntry, sha256_of
 
-#: A real file to serve (792 kB: 13 pieces on the slow path, 2.6 s: time enough to press Cancel on a busy machine).
+#: A real file to serve (792 kB; the gated path sends 64 kB, then the rest only when the test releases it).
 PAYLOAD = Path(skimage.__file__).parent / "data" / "astronaut.png"
 
 
 @pytest.fixture
 def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, models_dir: Path) -> Iterator[str]:
-    """A manifest of two entries on a local HTTP server: 'quick' (checksummed) and 'slow' (64 kB every 0.2 s)."""
+    """A manifest of two entries on a local HTTP server: 'quick' (checksummed) and 'slow' (gated after 64 kB)."""
     folder = tmp_path / "served"
     folder.mkdir()
     shutil.copy(PAYLOAD, folder / "weights.bin")
     with serve_folder(folder) as url:
         entries = [ModelEntry("quick", "detect", "quick.bin", f"{url}/weights.bin", sha256_of(PAYLOAD), PAYLOAD.stat().st_size,
                               "MIT", ("detect",), "a test file"),
-                   ModelEntry("slow", "detect", "slow.bin", f"{url}/slow/weights.bin", "", 0, "MIT", ("detect",))]
+                   ModelEntry("slow", "detect", "slow.bin", f"{url}/gated/weights.bin", "", 0, "MIT", ("detect",))]
         monkeypatch.setattr(models, "load_manifest", lambda: {e.name: e for e in entries})
         yield url
 
@@ -76,7 +76,8 @@ def test_cancel_stops_the_download_and_keeps_nothing(qtbot, served: str, models_
     assert dialog.cancel_button.isEnabled() and not dialog.download_button.isEnabled()
     qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=10000)
     assert " of 0.8 MB" in dialog.progress.format()  # the server's announced length
-    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.cancel_button, Qt.MouseButton.LeftButton)  # the server holds the rest until released
+    FileHandler.release.set()  # the next piece reaches the download, which sees the cancel
     qtbot.waitUntil(lambda: "cancelled" in dialog.status.text(), timeout=10000)
     assert dialog.status.text() == "Download of slow cancelled; nothing was kept."
     assert list(models_dir.iterdir()) == []

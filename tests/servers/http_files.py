@@ -1,8 +1,9 @@
 """A real HTTP file server on 127.0.0.1 (Python's http.server) for the model-download tests.
 
 ``/NAME`` serves the file; ``/cut/NAME`` announces its full length but closes
-the connection halfway; ``/slow/NAME`` sends it in 64 kB pieces 0.2 s apart
-(time to press Cancel).
+the connection halfway; ``/gated/NAME`` sends its first 64 kB piece and the rest
+only once ``FileHandler.release`` is set, so a test can press Cancel mid-download
+however slow or fast the machine is.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,11 +18,12 @@ from pathlib import Path
 
 class FileHandler(http.server.SimpleHTTPRequestHandler):
     requests: list[str] = []
+    release = threading.Event()
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's name
         type(self).requests.append(self.path)
         mode, _, name = self.path.lstrip("/").partition("/")
-        if mode not in ("cut", "slow"):
+        if mode not in ("cut", "gated"):
             super().do_GET()
             return
         data = (Path(self.directory) / name).read_bytes()
@@ -32,10 +33,14 @@ class FileHandler(http.server.SimpleHTTPRequestHandler):
         if mode == "cut":
             self.wfile.write(data[: len(data) // 2])
         else:
-            for i in range(0, len(data), 1 << 16):
-                self.wfile.write(data[i : i + (1 << 16)])
-                self.wfile.flush()
-                time.sleep(0.2)
+            piece = 1 << 16
+            self.wfile.write(data[:piece])
+            self.wfile.flush()
+            type(self).release.wait(60)
+            try:
+                self.wfile.write(data[piece:])
+            except OSError:
+                pass  # the client hung up (a cancelled download)
         self.close_connection = True
 
     def log_message(self, *args: object) -> None:
@@ -46,10 +51,12 @@ class FileHandler(http.server.SimpleHTTPRequestHandler):
 def serve_folder(folder: Path) -> Iterator[str]:
     """Serves folder at the yielded http://127.0.0.1:PORT until the block ends; FileHandler.requests lists the paths asked for."""
     FileHandler.requests = []
+    FileHandler.release = threading.Event()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(FileHandler, directory=str(folder)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
     finally:
+        FileHandler.release.set()  # a gated download still waiting ends now
         httpd.shutdown()
         httpd.server_close()

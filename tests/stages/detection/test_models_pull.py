@@ -83,10 +83,12 @@ def test_a_wrong_checksum_a_cut_connection_or_a_dead_server_leave_nothing_behind
     size = yaml_models["segment"].stat().st_size
     with pytest.raises(VisionDeskError, match=f"closed after {size // 2} of {size} bytes"):
         models.pull("cut")
+    # A refused connection is reported at once: well within the pull's own network timeout, which it would
+    # otherwise wait out (compared with that setting, not with a number of seconds a loaded machine could pass).
     t0 = time.monotonic()
     with pytest.raises(VisionDeskError) as err:
-        models.pull("dead")
-    assert time.monotonic() - t0 < 1.0
+        models.pull("dead", timeout=120.0)
+    assert time.monotonic() - t0 < 120.0 / 4
     assert str(err.value).startswith(f"could not download model 'dead' from {dead} (")
     assert str(err.value).endswith(f"put it at {models_dir / 'dead.pt'}.")
     assert sorted(p.name for p in models_dir.iterdir()) == []

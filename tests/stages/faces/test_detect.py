@@ -74,6 +74,7 @@ def test_the_timing_of_an_every_n_stage_shows_its_slow_frames(zidane):
     for i in range(60):
         pipeline.process(Frame(zidane, i, i / 30))
     (row,) = pipeline.stage_rows()
-    # two MTCNN runs on a 1280x720 photo (tens of ms each) among 58 reuses of the last boxes (well under 1 ms)
-    assert row["max_ms"] > 20.0 and row["max_ms"] > 20 * row["p95_ms"]  # measured: p95 0.03 ms, max about 200 ms
-    assert row["p95_ms"] < row["mean_ms"] < row["max_ms"] / 10
+    # Two MTCNN runs on a 1280x720 photo among 58 reuses of the last boxes: measured p95 0.03 ms, max about
+    # 200 ms on 2 CPU cores. Only ratios are asserted: on a GPU the runs are faster, on a loaded machine slower.
+    assert row["max_ms"] > 20 * row["p95_ms"]
+    assert row["mean_ms"] < row["max_ms"] / 10

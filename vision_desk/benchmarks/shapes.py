@@ -6,6 +6,14 @@ YOLO11n trained from its YAML config (no pretrained weights) on circles,
 squares and triangles pasted onto scikit-image photos. Every scene is
 generated from a seed, with exact boxes, so clips come with ground truth
 (boxes, classes, track ids per frame) for detection, tracking and counting.
+
+Training on a CPU is not reproducible across instruction sets (AVX2, AVX-512
+and ARM round differently, and the differences grow over epochs), so a run
+can end with a class unlearnt. ``train_shapes_model`` therefore checks its own
+result on held-out footage and trains on until it clears the bar, within a
+bounded number of rounds. The tests do not train: they load the model
+committed at ``tests/fixtures/shapes-yolo11n.pt``, which
+``python -m vision_desk.benchmarks.shapes OUT.pt`` rebuilds.
 """
 
 from __future__ import annotations
@@ -28,8 +36,17 @@ COLORS = {"circle": (40, 40, 215), "square": (210, 110, 30), "triangle": (40, 19
 #: Training backgrounds (scikit-image photos); clips for evaluation use HELD_OUT photos the model never saw.
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "immunohistochemistry", "hubble_deep_field", "brick", "grass")
 HELD_OUT = ("gravel", "moon")
-#: Training settings; part of the cache key.
-TRAIN = {"images": 160, "epochs": 30, "imgsz": 128, "batch": 8, "seed": 0, "size": (640, 360)}
+#: Training settings; part of the cache key. A round past the first trains ``more_epochs`` more from the last weights.
+TRAIN = {"images": 160, "epochs": 30, "imgsz": 128, "batch": 8, "seed": 0, "size": (640, 360), "more_epochs": 15,
+         "rounds": 3}
+#: The committed test model's settings: three times the images and twice the epochs of TRAIN. The quick
+#: settings reach mAP50 0.99+ but with scores of 0.4-0.9 and an occasional duplicate box where shapes touch,
+#: which the exact tracking and counting tests cannot absorb; the model trained once for the repository can
+#: afford to be sure.
+FIXTURE_TRAIN = {**TRAIN, "images": 480, "epochs": 60, "batch": 16}
+#: mAP50 on the held-out clip a trained model must reach. Measured 0.99+ for a good run; one class unlearnt caps
+#: mAP50 at 0.67, so the bar tells a usable model from a broken one with room on both sides.
+MAP50_BAR = 0.9
 
 
 @dataclass(frozen=True)
@@ -139,23 +156,30 @@ def write_dataset(root: Path, n_train: int, n_val: int, size: tuple[int, int], s
     return yaml_path
 
 
-def cache_key() -> str:
+def cache_key(settings: dict | None = None) -> str:
     """A hash of what decides the trained model: the scene generator, the training settings, Ultralytics' version."""
     import ultralytics
 
     parts = [inspect.getsource(f) for f in (photo, background, shape_polygon, draw_shape, render, random_scene, write_dataset, train_shapes_model)]
-    parts += [json.dumps([TRAIN, CLASSES, COLORS, PHOTOS], sort_keys=True, default=str), ultralytics.__version__]
+    parts += [json.dumps([settings or TRAIN, CLASSES, COLORS, PHOTOS], sort_keys=True, default=str), ultralytics.__version__]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def train_shapes_model(cache_dir: Path, *, log: bool = False) -> Path:
+def train_shapes_model(cache_dir: Path, *, log: bool = False, bar: float = MAP50_BAR, settings: dict | None = None) -> Path:
     """A YOLO11n trained from scratch on shapes, built once per cache key (a few minutes on two CPU cores).
 
-    Returns the path of the trained ``.pt`` file, ``<cache_dir>/shapes-<key>/shapes-yolo11n.pt``.
+    After the first round it measures mAP50 on the held-out clip and, below ``bar``,
+    trains on from the last weights (another seed) for up to ``TRAIN["rounds"]``
+    rounds in all. ``settings`` replaces :data:`TRAIN`. Returns the path of the trained ``.pt`` file,
+    ``<cache_dir>/shapes-<key>/shapes-yolo11n.pt``, written only once it passes.
+
+    Raises:
+        RuntimeError: no round reached the bar (the scores of each are in the message).
     """
     from vision_desk.stages.detection.model_cache import ultralytics_offline
 
-    key = cache_key()
+    settings = settings or TRAIN
+    key = cache_key(settings)
     folder = Path(cache_dir) / f"shapes-{key}"
     final = folder / "shapes-yolo11n.pt"
     if final.is_file():
@@ -163,21 +187,69 @@ def train_shapes_model(cache_dir: Path, *, log: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     work = folder / "work"
     shutil.rmtree(work, ignore_errors=True)
-    data = write_dataset(work / "data", TRAIN["images"], 48, TRAIN["size"], TRAIN["seed"])
+    data = write_dataset(work / "data", settings["images"], 48, settings["size"], settings["seed"])
     YOLO = ultralytics_offline()  # noqa: N806 - the class
-    model = YOLO("yolo11n.yaml", task="detect")
-    model.train(
-        data=str(data), epochs=TRAIN["epochs"], imgsz=TRAIN["imgsz"], batch=TRAIN["batch"], seed=TRAIN["seed"],
-        pretrained=False, plots=False, val=False, amp=False, device="cpu", workers=0, deterministic=True,
-        project=str(work), name="train", exist_ok=True, verbose=log, cache=True, patience=0,
-        mosaic=1.0, close_mosaic=10, degrees=0.0, hsv_h=0.0, warmup_epochs=1, optimizer="AdamW", lr0=0.002,
-    )
-    best = work / "train" / "weights" / "last.pt"
+    weights, scores = "yolo11n.yaml", []
+    for round_ in range(settings["rounds"]):
+        model = YOLO(weights, task="detect")
+        model.train(
+            data=str(data), epochs=settings["epochs"] if round_ == 0 else settings["more_epochs"],
+            imgsz=settings["imgsz"], batch=settings["batch"], seed=settings["seed"] + round_, pretrained=round_ > 0, plots=False, val=False,
+            amp=False, device="cpu", workers=0, deterministic=True, project=str(work), name=f"round{round_}",
+            exist_ok=True, verbose=log, cache=True, patience=0, mosaic=1.0, close_mosaic=10, degrees=0.0, hsv_h=0.0,
+            warmup_epochs=1 if round_ == 0 else 0, optimizer="AdamW", lr0=0.002 if round_ == 0 else 0.001,
+        )
+        weights = str(work / f"round{round_}" / "weights" / "last.pt")
+        scores.append(held_out_map50(Path(weights)))
+        if log:
+            print(f"shapes model, round {round_ + 1}: held-out mAP50 {scores[-1]:.3f} (bar {bar})")
+        if scores[-1] >= bar:
+            break
+    else:
+        raise RuntimeError(f"the shapes model did not reach held-out mAP50 {bar} in {len(scores)} rounds "
+                           f"({', '.join(f'{x:.3f}' for x in scores)})")
     part = final.with_name(final.name + ".part")
-    shutil.copyfile(best, part)
+    shutil.copyfile(weights, part)
     os.replace(part, final)
     shutil.rmtree(work, ignore_errors=True)
     return final
+
+
+def held_out_clip() -> tuple[list[np.ndarray], list[list[Shape]]]:
+    """60 frames of 6 random movers over two photos the model never saw in training, with ground truth."""
+    rng = np.random.default_rng(2024)
+    size = TRAIN["size"]
+    frames, truth = [], []
+    for bg in HELD_OUT:
+        f, t = moving_clip(random_movers(rng, 6, size), 30, size, bg=bg, seed=11)
+        frames += f
+        truth += t
+    return frames, truth
+
+
+def map50(predictions: list[tuple[np.ndarray, np.ndarray, np.ndarray]], truth: list[list[Shape]]) -> float:
+    """mAP at IoU 0.5 (supervision's COCO-style metric) of per-frame (xyxy, score, class id) against the truth."""
+    import supervision as sv
+    from supervision.metrics import MeanAveragePrecision
+
+    preds = [sv.Detections(xyxy=np.asarray(b, float).reshape(-1, 4), confidence=np.asarray(c, float),
+                           class_id=np.asarray(k, int)) for b, c, k in predictions]
+    targets = [sv.Detections(xyxy=np.array([s.xyxy for s in t], float).reshape(-1, 4),
+                             class_id=np.array([s.class_id for s in t], int)) for t in truth]
+    return float(MeanAveragePrecision().update(preds, targets).compute().map50)
+
+
+def held_out_map50(weights: Path) -> float:
+    """The model's mAP50 on :func:`held_out_clip`, run by Ultralytics' own predictor at the training size."""
+    from vision_desk.stages.detection.model_cache import ultralytics_offline
+
+    frames, truth = held_out_clip()
+    model = ultralytics_offline()(str(weights), task="detect")
+    predictions = []
+    for image in frames:
+        boxes = model.predict(image, imgsz=TRAIN["imgsz"], conf=0.01, device="cpu", verbose=False)[0].boxes
+        predictions.append((boxes.xyxy.numpy(), boxes.conf.numpy(), boxes.cls.numpy().astype(int)))
+    return map50(predictions, truth)
 
 
 @dataclass(frozen=True)
@@ -284,3 +356,16 @@ def prune_cache(cache_dir: Path, keep: Path) -> None:
     for folder in Path(cache_dir).glob("shapes-*"):
         if folder.is_dir() and folder.resolve() != keep_dir:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":  # python -m vision_desk.benchmarks.shapes OUT.pt: rebuilds the committed test model
+    import sys
+    import tempfile
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python -m vision_desk.benchmarks.shapes OUT.pt")
+    with tempfile.TemporaryDirectory() as tmp:
+        built = train_shapes_model(Path(tmp), log=True, settings=FIXTURE_TRAIN)
+        score = held_out_map50(built)
+        shutil.copyfile(built, sys.argv[1])
+    print(f"wrote {sys.argv[1]} (held-out mAP50 {score:.4f}, sha256 {hashlib.sha256(Path(sys.argv[1]).read_bytes()).hexdigest()[:16]})")

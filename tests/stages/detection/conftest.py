@@ -1,8 +1,12 @@
-"""Fixtures for the detection family: a real YOLO11n trained on shapes (cached), YAML-built models, clips.
+"""Fixtures for the detection family: a real YOLO11n trained on shapes (committed), YAML-built models, clips.
 
-The trained model is built once per generator version and kept in
-``<repo>/.test-cache/detection`` (git-ignored), so only the first run of the
-suite pays the few minutes of training; nothing is downloaded.
+The trained model is committed (``tests/fixtures/shapes-yolo11n.pt``, rebuilt by
+``python -m vision_desk.benchmarks.shapes tests/fixtures/shapes-yolo11n.pt``)
+rather than trained by each test run: CPU training differs between instruction
+sets, and one machine's run once ended with a class unlearnt (held-out mAP50
+0.667) where another's reached 0.99. Tests copy it into
+``<repo>/.test-cache/detection`` (git-ignored), where its exports are built
+beside it; one slow test still trains from scratch to check the trainer.
 """
 
 from __future__ import annotations
@@ -15,25 +19,35 @@ import pytest
 from tests.media import write_clip
 from vision_desk.benchmarks.shapes import Mover, moving_clip
 
-CACHE = Path(__file__).resolve().parents[3] / ".test-cache" / "detection"
+ROOT = Path(__file__).resolve().parents[3]
+CACHE = ROOT / ".test-cache" / "detection"
+FIXTURE = ROOT / "tests" / "fixtures" / "shapes-yolo11n.pt"
 SIZE = (640, 360)
 #: The network input for the shapes model: it was trained at 128 on 640x360 scenes.
 IMGSZ = 128
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The first test that needs the trained model trains it (3-6 minutes on two busy cores): allow for it."""
-    for item in items:
-        if "shapes_model" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.timeout(1800))
-
-
 @pytest.fixture(scope="session")
 def shapes_model() -> Path:
-    """YOLO11n trained from scratch on circles, squares and triangles pasted on scikit-image photos."""
-    from vision_desk.benchmarks.shapes import prune_cache, train_shapes_model
+    """YOLO11n trained from scratch on circles, squares and triangles pasted on scikit-image photos.
 
-    model = train_shapes_model(CACHE)
+    A copy of the committed fixture in a folder named by its checksum, so exports
+    built beside it are rebuilt when the fixture changes, and the repository's
+    copy is never written next to.
+    """
+    import hashlib
+    import os
+    import shutil
+
+    from vision_desk.benchmarks.shapes import prune_cache
+
+    digest = hashlib.sha256(FIXTURE.read_bytes()).hexdigest()[:16]
+    model = CACHE / f"shapes-{digest}" / FIXTURE.name
+    if not model.is_file():
+        model.parent.mkdir(parents=True, exist_ok=True)
+        part = model.with_name(model.name + ".part")
+        shutil.copyfile(FIXTURE, part)
+        os.replace(part, model)
     prune_cache(CACHE, model)
     return model
 
@@ -167,3 +181,30 @@ def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.clip(rb - lt, 0, None).prod(-1)
     area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
     return inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
+
+
+#: How far above the confidence threshold a box must score to be required in both of two compared runs. Float32
+#: runs of one network differ by about 1e-5 between code paths and instruction sets (AVX2, AVX-512, ARM); a box
+#: scoring within this margin of the threshold may fall on either side of it in the other run.
+SCORE_MARGIN = 0.02
+#: Boxes of the same object in two float32 runs overlap at IoU 0.99999 (measured); 0.9 is the bar the product
+#: promises across backends and machines, and still fails a box off by a tenth of its size.
+IOU_BAR = 0.9
+
+
+def unmatched(a, b, conf: float, iou_bar: float = IOU_BAR, margin: float = SCORE_MARGIN) -> list[str]:  # noqa: ANN001
+    """The boxes of Detections a that b lacks, and of b that a lacks, as readable lines (empty when they agree).
+
+    Two runs agree when every box scoring at least conf + margin in one has a box of the same class at IoU >=
+    iou_bar in the other. Boxes nearer the threshold than the margin are not required on either side.
+    """
+    problems = []
+    for name, x, y in (("first", a, b), ("second", b, a)):
+        m = iou(x.xyxy, y.xyxy) if len(x) and len(y) else np.zeros((len(x), len(y)))
+        for i in np.flatnonzero(x.score >= conf + margin):
+            same = (y.class_id == x.class_id[i]) & (m[i] >= iou_bar) if len(y) else np.zeros(0, bool)
+            if not same.any():
+                best = float(m[i].max()) if len(y) else 0.0
+                problems.append(f"{name} run's {x.label[i]} {np.round(x.xyxy[i], 1).tolist()} (score {x.score[i]:.3f}) "
+                                f"has no match (best IoU {best:.3f})")
+    return problems

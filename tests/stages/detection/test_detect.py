@@ -11,20 +11,14 @@ import numpy as np
 import pytest
 
 from tests.media import skimage_bgr, ultralytics_asset
-from tests.stages.detection.conftest import IMGSZ, SIZE, iou, stage_spec
-from vision_desk.benchmarks.shapes import CLASSES, moving_clip, random_movers
+from tests.stages.detection.conftest import IMGSZ, iou, stage_spec, unmatched
+from vision_desk.benchmarks.shapes import CLASSES, MAP50_BAR, held_out_clip, map50
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, spec_from_dict
 from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError
 from vision_desk.stages.detection import model_cache
 from vision_desk.stages.detection.convert import letterbox_shape
 from vision_desk.stages.detection.detect import DetectStage
-
-#: mAP50 the shapes model must reach on the held-out clip (new backgrounds, new motions). Measured 0.9999;
-#: the bar leaves room for the few-epoch CPU training while still failing on a model that misses a class
-#: (one class at AP 0 caps mAP50 at 0.67) or mislocates boxes.
-MAP50_BAR = 0.9
-
 
 def run_frames(stages: list[dict], images: list[np.ndarray]) -> list[Frame]:
     pipeline = Pipeline(spec_from_dict({"stages": stages}))
@@ -41,22 +35,11 @@ def run_frames(stages: list[dict], images: list[np.ndarray]) -> list[Frame]:
 @pytest.fixture(scope="module")
 def held_out() -> tuple[list[np.ndarray], list]:
     """60 frames of 6 random movers over two photos the model never saw in training."""
-    rng = np.random.default_rng(2024)
-    frames, truth = [], []
-    for bg in ("gravel", "moon"):
-        f, t = moving_clip(random_movers(rng, 6, SIZE), 30, SIZE, bg=bg, seed=11)
-        frames += f
-        truth += t
-    return frames, truth
+    return held_out_clip()
 
 
-def map50(frames: list[Frame], truth: list) -> float:
-    import supervision as sv
-    from supervision.metrics import MeanAveragePrecision
-
-    preds = [sv.Detections(xyxy=f.detections.xyxy.astype(float), confidence=f.detections.score, class_id=f.detections.class_id) for f in frames]
-    targets = [sv.Detections(xyxy=np.array([s.xyxy for s in t], float).reshape(-1, 4), class_id=np.array([s.class_id for s in t], int)) for t in truth]
-    return float(MeanAveragePrecision().update(preds, targets).compute().map50)
+def frames_map50(frames: list[Frame], truth: list) -> float:
+    return map50([(f.detections.xyxy, f.detections.score, f.detections.class_id) for f in frames], truth)
 
 
 # -- declared parameters ----------------------------------------------------------------------------
@@ -101,7 +84,7 @@ def test_letterbox_shape_is_what_pytorch_runs_at() -> None:
 def test_detects_held_out_objects_at_their_true_positions(shapes_model: Path, held_out) -> None:
     frames, truth = held_out
     out = run_frames([stage_spec(shapes_model, backend="pytorch", confidence=0.01)], frames)
-    score = map50(out, truth)
+    score = frames_map50(out, truth)
     print(f"held-out mAP50 = {score:.3f}")
     assert score >= MAP50_BAR
     assert {str(x) for f in out for x in f.detections.label} == set(CLASSES)
@@ -109,19 +92,15 @@ def test_detects_held_out_objects_at_their_true_positions(shapes_model: Path, he
 
 
 def test_openvino_and_onnx_exports_give_the_same_detections(shapes_model: Path, held_out) -> None:
+    """Every backend finds the PyTorch model's boxes (same class, IoU >= 0.9), on any CPU (see ``unmatched``)."""
     frames = held_out[0][::3]
     reference = run_frames([stage_spec(shapes_model, backend="pytorch")], frames)
+    assert sum(len(f.detections) for f in reference) > 20
     for backend in ("openvino", "onnx"):
         other = run_frames([stage_spec(shapes_model, backend=backend)], frames)
-        matched = total = 0
-        for a, b in zip(reference, other):
-            total += len(a.detections)
-            if len(a.detections) and len(b.detections):
-                m = iou(a.detections.xyxy, b.detections.xyxy)
-                same_class = a.detections.class_id[:, None] == b.detections.class_id[None, :]
-                matched += int(((m >= 0.9) & same_class).any(1).sum())
-        assert total > 20
-        assert matched / total >= 0.99, f"{backend}: {matched}/{total} boxes match"
+        problems = [f"frame {i}: {p}" for i, (a, b) in enumerate(zip(reference, other))
+                    for p in unmatched(a.detections, b.detections, conf=0.25)]
+        assert not problems, f"{backend} differs from PyTorch:\n" + "\n".join(problems)
         assert "export" in other[0].events[0]
     exports = Path(str(shapes_model).removesuffix(".pt") + ".exports")
     assert {p.name for p in exports.iterdir() if not p.name.startswith(".")} >= {"openvino-96x128-b1", "onnx-96x128-b1"}
@@ -140,10 +119,9 @@ def test_batched_inference_matches_frame_by_frame(shapes_model: Path, held_out) 
     stage.process_batch(batched[:4])
     stage.process_batch(batched[4:])
     stage.close()
-    for a, b in zip(single, batched):
-        assert len(a.detections) == len(b.detections)
-        if len(a.detections):
-            assert np.diag(iou(a.detections.xyxy, b.detections.xyxy)).min() > 0.99
+    assert sum(len(f.detections) for f in single) > 10
+    for a, b in zip(single, batched):  # a batch may run other kernels than one frame: float32 tolerances
+        assert not unmatched(a.detections, b.detections, conf=0.25)
 
 
 def test_every_n_frames_reuses_results_in_between(shapes_model: Path, held_out) -> None:
@@ -333,8 +311,9 @@ def test_a_users_own_export_runs_as_it_is(shapes_model: Path, held_out, tmp_path
     theirs = run_frames([{"stage": "detect", "params": {"model": str(onnx_file), "imgsz": 640}}], frames)
     ours = run_frames([stage_spec(shapes_model, backend="pytorch")], frames)
     assert "via onnx" in theirs[0].events[0]  # the file itself, at the 96x128 it was exported for (imgsz ignored)
+    assert sum(len(f.detections) for f in ours) > 5
     for a, b in zip(ours, theirs):
-        assert len(a.detections) == len(b.detections) and np.diag(iou(a.detections.xyxy, b.detections.xyxy)).min() > 0.98
+        assert not unmatched(a.detections, b.detections, conf=0.25)
 
 
 def test_changing_the_model_parameters_while_running_reloads(shapes_model: Path, held_out) -> None:
@@ -342,10 +321,11 @@ def test_changing_the_model_parameters_while_running_reloads(shapes_model: Path,
     pipeline.setup()
     first = pipeline.process(Frame(held_out[0][0], 0, 0.0))
     assert len({str(x) for x in first.detections.label}) > 1
-    pipeline.set_params(0, classes=["triangle"])
+    (detect,) = pipeline.slot_ids()
+    pipeline.set_params(detect, classes=["triangle"])
     second = pipeline.process(Frame(held_out[0][1], 1, 0.0))
     assert {str(x) for x in second.detections.label} == {"triangle"}
-    pipeline.set_params(0, classes=["dragon"])  # refused when applied: the stage stops with the reason
+    pipeline.set_params(detect, classes=["dragon"])  # refused when applied: the stage stops with the reason
     with pytest.raises(VisionDeskError, match="dragon"):
         pipeline.process(Frame(held_out[0][2], 2, 0.0))
     pipeline.close()

@@ -33,3 +33,17 @@ def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "models"
     monkeypatch.setenv("VISION_DESK_MODELS", str(path))
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``gpu`` run only where CUDA is; elsewhere they are skipped and say why."""
+    if not any(item.get_closest_marker("gpu") for item in items):
+        return
+    from vision_desk.weights import pick_device
+
+    if pick_device("cuda").startswith("cuda"):
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU (none here); scripts/gpu-check.sh runs these on a GPU machine")
+    for item in items:
+        if item.get_closest_marker("gpu"):
+            item.add_marker(skip)

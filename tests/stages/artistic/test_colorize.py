@@ -171,3 +171,24 @@ def test_device_cuda_runs_on_a_gpu_or_says_there_is_none(tiny_colorization: dict
         with pytest.raises(VisionDeskError) as err:
             run_frames("colorize", params, [image])
         assert "device" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.gpu
+def test_the_cuda_path_equals_the_opencv_path(tiny_colorization: dict[str, Path]) -> None:
+    """The same weights on a CUDA GPU (PyTorch) and on the CPU (OpenCV DNN).
+
+    cuDNN may run convolutions in TF32 (10-bit mantissa): relative errors near 1e-3, so a few tenths of an ab
+    unit at most on values up to ~100. 0.5 ab units is half the step of 8-bit Lab, so the colours that reach
+    the frame differ by one level at a few pixels at most.
+    """
+    files = tiny_colorization
+    opencv = _net(files)
+    cuda = ColorizationNet(files["prototxt"], files["caffemodel"], files["points"], torch_device="cuda")
+    square = lab8_l(cv2.resize(skimage_bgr("astronaut"), (224, 224), interpolation=cv2.INTER_AREA))
+    a, b = opencv.predict_ab(square), cuda.predict_ab(square)
+    assert np.abs(a).max() > 5
+    np.testing.assert_allclose(a, b, atol=0.5)
+    image = skimage_bgr("coffee")
+    out = colorize(image, cuda)
+    np.testing.assert_array_equal(lab8_l(out), lab8_l(image))
+    assert np.abs(out.astype(int) - colorize(image, opencv).astype(int)).max(axis=2).mean() < 0.05

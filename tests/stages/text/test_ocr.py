@@ -178,3 +178,21 @@ def test_ocr_stage_runs_over_a_720p_clip(ocr_reader, clip_720p) -> None:
     stats = Engine(str(clip_720p), pipeline, live=False, max_frames=6).run()
     assert stats.frames_out == 6
     assert pipeline.stage_rows()[0]["error"] is None
+
+
+@pytest.mark.gpu
+def test_easyocr_on_cuda_reads_the_same_words_as_on_the_cpu() -> None:
+    """scikit-image's page scan read on the GPU and on the CPU: the same words in the same order."""
+    from skimage import data
+
+    from vision_desk.stages.text.easyocr_models import load_reader
+
+    page = cv2.cvtColor(data.page(), cv2.COLOR_GRAY2BGR)
+    words = {}
+    for device in ("cpu", "cuda"):
+        regions = read_text(load_reader(["en"], device=device), page, min_confidence=0.3)
+        words[device] = _words(" ".join(r.text for r in regions))
+    assert len(words["cpu"]) > 40
+    # float differences may change a character in a low-confidence word; the words themselves must agree
+    same = sum(a == b for a, b in zip(words["cpu"], words["cuda"]))
+    assert len(words["cuda"]) == len(words["cpu"]) and same >= 0.95 * len(words["cpu"]), words

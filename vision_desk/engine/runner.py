@@ -130,7 +130,8 @@ class Engine:
             self.pipeline.request_reset()
             with self._lock:
                 self._drop_held = self._holding  # a frame held since before the seek is stale
-                self._steps += 1 if self.paused else 0
+                if self.paused:  # show the frame sought, once: several quick seeks must not pile up steps
+                    self._steps = 1
 
     def add_sink(self, sink: Sink) -> None:
         with self._lock:

@@ -1,0 +1,84 @@
+"""The app driven as a user drives it (issue 19): real clips, real widgets, QTest mouse and key events.
+
+Each test follows one path a user reported as broken: dragging the seek bar while
+paused, a source that fails to open, a pipeline slower than one frame every two
+seconds, picking a stage by typing its name, tuning a parameter on a paused frame
+and watching a recording grow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
+
+
+#: How long a test waits for the engine to show what it should (generous: the CI machine may be loaded).
+WAIT_MS = 30000
+
+
+def shown_index(window) -> int | None:  # noqa: ANN001
+    frame = window._last_frame
+    return None if frame is None else frame.index
+
+
+def open_paused(qtbot, window, clip: Path) -> None:  # noqa: ANN001
+    """Opens a clip, waits for its first frames, and pauses it with the Space shortcut."""
+    assert window.open_source(str(clip))
+    qtbot.waitUntil(lambda: window._last_frame is not None and window._last_frame.source_id.endswith(clip.name),
+                    timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert window.session.paused
+    # the bar knows the clip's length once the first statistics arrive
+    qtbot.waitUntil(lambda: window.playback.slider.maximum() > 0, timeout=WAIT_MS)
+
+
+def handle_centre(slider: QSlider) -> QPoint:
+    """Where the slider's handle is drawn, in the slider's coordinates."""
+    option = QStyleOptionSlider()
+    slider.initStyleOption(option)
+    rect = slider.style().subControlRect(QStyle.ComplexControl.CC_Slider, option, QStyle.SubControl.SC_SliderHandle, slider)
+    return rect.center()
+
+
+def wait_still_at(qtbot, window, index: int) -> None:  # noqa: ANN001
+    """The paused view shows frame ``index`` and stays there (it does not run on past it)."""
+    qtbot.waitUntil(lambda: shown_index(window) == index, timeout=WAIT_MS)
+    # The engine is alive (it just showed the frame sought); leftover steps would show the next frames now.
+    qtbot.wait(1000)
+    assert shown_index(window) == index
+
+
+# -- 2. seeking while paused --------------------------------------------------------------------------
+def test_dragging_the_seek_handle_while_paused_shows_the_frame_released_on(qtbot, window, clip_300) -> None:
+    open_paused(qtbot, window, clip_300)
+    slider = window.playback.slider
+    seeks: list[int] = []
+    window.playback.seek.connect(seeks.append)
+    start = handle_centre(slider)
+    QTest.mousePress(slider, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    assert slider.isSliderDown()
+    for step in range(1, 21):  # a drag a third of the way along the bar, in 20 mouse moves
+        QTest.mouseMove(slider, start + QPoint(step * slider.width() // 60, 0))
+    QTest.mouseRelease(slider, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       start + QPoint(20 * slider.width() // 60, 0))
+    target = slider.value()
+    assert target > 20
+    assert seeks == [target]  # one seek, on release; not one per mouse move
+    wait_still_at(qtbot, window, target)
+    qtbot.keyClick(window, Qt.Key.Key_Period)  # step: the very next frame
+    qtbot.waitUntil(lambda: shown_index(window) == target + 1, timeout=WAIT_MS)
+
+
+def test_several_quick_seeks_while_paused_show_the_last_one_and_stop_there(qtbot, window, clip_300) -> None:
+    open_paused(qtbot, window, clip_300)
+    slider = window.playback.slider
+    slider.setFocus()
+    seeks: list[int] = []
+    window.playback.seek.connect(seeks.append)
+    for _ in range(5):  # five presses of the right arrow on the seek bar: five seeks, one frame each
+        qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert len(seeks) == 5 and seeks[-1] == slider.value()
+    wait_still_at(qtbot, window, seeks[-1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
@@ -82,3 +83,24 @@ def test_several_quick_seeks_while_paused_show_the_last_one_and_stop_there(qtbot
         qtbot.keyClick(slider, Qt.Key.Key_Right)
     assert len(seeks) == 5 and seeks[-1] == slider.value()
     wait_still_at(qtbot, window, seeks[-1])
+
+
+# -- 3. a source that fails says why in the view ---------------------------------------------------------
+def corrupt_clip(tmp_path: Path, small_clip: Path) -> str:
+    """The first 2 KB of a real MP4 (its index is at the end): a file that cannot be decoded."""
+    path = tmp_path / "corrupt.mp4"
+    path.write_bytes(small_clip.read_bytes()[:2048])
+    return str(path)
+
+
+@pytest.mark.parametrize("make_uri", [corrupt_clip, lambda tmp_path, small_clip: "rtsp://127.0.0.1:9/live"],
+                         ids=["corrupt-mp4", "unreachable-stream"])
+def test_a_failed_source_shows_its_error_in_the_view(qtbot, window, tmp_path, small_clip, make_uri) -> None:
+    assert window.frames_shown > 0  # the demo was showing frames: the view must not keep them, nor "Opening ..."
+    assert window.open_source(make_uri(tmp_path, small_clip))
+    assert window.view.message().startswith("Opening ")
+    qtbot.waitUntil(lambda: window.state_label.text() == "failed" and not window.session.running, timeout=WAIT_MS)
+    error = window.statusBar().currentMessage()
+    assert error and "Traceback" not in error and "\n" not in error
+    qtbot.waitUntil(lambda: window.view.message() == error, timeout=WAIT_MS)
+    assert window.view.image() is None and window._last_frame is None

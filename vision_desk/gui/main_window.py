@@ -196,6 +196,8 @@ class MainWindow(QMainWindow):
         self.monitor.reset()
         self.source_bar.show_source(uri)
         if not start_at:
+            # a new source: the previous source's frame is no longer what the view shows
+            self._last_frame = None
             self.view.clear(f"Opening {self.session.source_name} ...")
         self.playback.setVisible(self.session.seekable)
         self.playback.configure(None, None)
@@ -272,8 +274,9 @@ class MainWindow(QMainWindow):
         self.playback.set_playing(False)
         if error:
             self.show_message(error)
-            if self._last_frame is None:
-                self.view.clear(error)
+            # Always in the view too: centred where no frame came, over the last frame otherwise;
+            # never left saying "Opening ..." while the source has failed.
+            self.view.set_message(error)
         else:
             self.show_message(f"End of {self.session.source_name}; press Space or Play to play it again.")
 

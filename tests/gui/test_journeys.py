@@ -8,12 +8,16 @@ and watching a recording grow.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
+
+from tests.engine.test_engine import SlowStage  # noqa: F401 - registers the 'test_slow' stage
+from vision_desk.engine.pipeline import PipelineSpec, StageSpec
 
 
 #: How long a test waits for the engine to show what it should (generous: the CI machine may be loaded).
@@ -104,3 +108,34 @@ def test_a_failed_source_shows_its_error_in_the_view(qtbot, window, tmp_path, sm
     assert error and "Traceback" not in error and "\n" not in error
     qtbot.waitUntil(lambda: window.view.message() == error, timeout=WAIT_MS)
     assert window.view.image() is None and window._last_frame is None
+
+
+# -- 4. a pipeline slower than 0.5 fps still has a rate -----------------------------------------------------
+def test_fps_out_of_a_pipeline_slower_than_half_a_frame_per_second(qtbot, settings) -> None:
+    from vision_desk.gui.main_window import MainWindow
+
+    spec = PipelineSpec("slow", [StageSpec("test_slow", {"ms": 2200})])  # 0.45 fps: below the old 2 s window
+    window = MainWindow(settings, "demo:?fps=10", spec)
+    qtbot.addWidget(window)
+    window.show()
+    seen: dict[int, float] = {}  # frame index -> capture time, for each frame the view showed
+
+    def collect() -> int:
+        frame = window._last_frame
+        if frame is not None:
+            seen.setdefault(frame.index, frame.capture_time)
+        return len(seen)
+
+    fps_text = window.monitor.numbers["fps_out"]
+    pattern = r"1 frame per (\d+\.\d) s"
+    qtbot.waitUntil(lambda: collect() >= 3 and re.fullmatch(pattern, fps_text.text()) is not None, timeout=60000)
+    seconds = float(re.fullmatch(pattern, fps_text.text()).group(1))
+    rate = window.session.last_stats.fps_out
+    # one more frame, so the interval the shown rate was measured in is among those seen
+    count = len(seen)
+    qtbot.waitUntil(lambda: collect() > count, timeout=60000)
+    window.close()
+    times = sorted(seen.values())
+    intervals = [b - a for a, b in zip(times, times[1:])]
+    assert min(intervals) * 0.8 <= seconds <= max(intervals) * 1.2, (seconds, intervals)
+    assert rate == pytest.approx(1 / seconds, rel=0.1)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
 
 from tests.engine.test_engine import SlowStage  # noqa: F401 - registers the 'test_slow' stage
 from vision_desk.engine.pipeline import PipelineSpec, StageSpec
+from vision_desk.gui.stage_picker import STAGE_ROLE
 
 
 #: How long a test waits for the engine to show what it should (generous: the CI machine may be loaded).
@@ -139,3 +140,16 @@ def test_fps_out_of_a_pipeline_slower_than_half_a_frame_per_second(qtbot, settin
     intervals = [b - a for a, b in zip(times, times[1:])]
     assert min(intervals) * 0.8 <= seconds <= max(intervals) * 1.2, (seconds, intervals)
     assert rate == pytest.approx(1 / seconds, rel=0.1)
+
+
+# -- 6. typing a stage's name and pressing Enter adds that stage ------------------------------------------
+@pytest.mark.parametrize(("typed", "added"), [("blur", "blur"), ("Blur", "blur"), ("sketch", "sketch"),
+                                              ("equal", "equalize")])
+def test_typing_a_stage_name_and_enter_adds_the_best_match(qtbot, window, typed, added) -> None:
+    editor = window.editor
+    qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)  # "Add stage..." opens the picker, search focused
+    qtbot.keyClicks(editor.stage_picker.search, typed)
+    assert added in editor.stage_picker.visible_ids()
+    assert editor.stage_picker.tree.currentItem().data(0, STAGE_ROLE) == added  # highlighted before Enter
+    qtbot.keyClick(editor.stage_picker.search, Qt.Key.Key_Return)
+    assert [s.stage for s in editor.spec().stages] == ["motion", added]

@@ -153,3 +153,21 @@ def test_typing_a_stage_name_and_enter_adds_the_best_match(qtbot, window, typed,
     assert editor.stage_picker.tree.currentItem().data(0, STAGE_ROLE) == added  # highlighted before Enter
     qtbot.keyClick(editor.stage_picker.search, Qt.Key.Key_Return)
     assert [s.stage for s in editor.spec().stages] == ["motion", added]
+
+
+# -- 7. tuning a parameter on a paused frame ---------------------------------------------------------------
+def test_changing_a_parameter_while_paused_redraws_the_paused_frame(qtbot, window, clip_300) -> None:
+    window.editor.set_spec(PipelineSpec("black", [StageSpec("threshold", {"value": 255})]))  # every pixel black
+    open_paused(qtbot, window, clip_300)
+    slider = window.playback.slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_PageUp)  # a known frame: the engine shows it and stays paused there
+    paused_at = slider.value()
+    qtbot.waitUntil(lambda: shown_index(window) == paused_at, timeout=WAIT_MS)
+    assert window.view.image().mean() < 5
+    control = window.editor.panel.controls["value"]
+    control.slider.setFocus()
+    qtbot.keyClick(control.slider, Qt.Key.Key_Home)  # threshold 0: nearly every pixel white
+    assert window.editor.spec().stages[0].params["value"] == 0
+    qtbot.waitUntil(lambda: window.view.image().mean() > 200, timeout=WAIT_MS)
+    assert window.session.paused and shown_index(window) == paused_at

@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.session.message.connect(self.show_message)
         self.output.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
+        self.editor.spec_changed.connect(self._redraw_paused)
         self.enroller.finished.connect(self.show_message)
         self.source_bar.source_chosen.connect(self.open_source)
         self.view.double_clicked.connect(self.toggle_fullscreen)
@@ -222,6 +223,18 @@ class MainWindow(QMainWindow):
             self.session.seek(index)
         elif self.session.seekable:
             self.open_source(self.session.uri, start_at=index)
+
+    def _redraw_paused(self) -> None:
+        """A pipeline edit while a file is paused: process the shown frame again so the edit shows now.
+
+        The engine applies edits at its next frame, which while paused only comes
+        with a step; a user tuning a threshold on a paused frame saw nothing change.
+        A seek to the shown frame processes exactly that frame once (stateful stages
+        such as trackers start afresh, as on any seek).
+        """
+        frame = self._last_frame
+        if frame is not None and self.session.running and self.session.paused and self.session.seekable:
+            self.session.seek(frame.index)
 
     def set_realtime(self, realtime: bool) -> None:
         """Real time or as fast as possible; a running file restarts where it is with the new pacing."""

@@ -9,17 +9,19 @@ and watching a recording grow.
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
+import av
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider
 
 from tests.engine.test_engine import SlowStage  # noqa: F401 - registers the 'test_slow' stage
+from tests.media import panning_frames, write_clip
 from vision_desk.engine.pipeline import PipelineSpec, StageSpec
 from vision_desk.gui.stage_picker import STAGE_ROLE
-
 
 #: How long a test waits for the engine to show what it should (generous: the CI machine may be loaded).
 WAIT_MS = 30000
@@ -171,3 +173,39 @@ def test_changing_a_parameter_while_paused_redraws_the_paused_frame(qtbot, windo
     assert window.editor.spec().stages[0].params["value"] == 0
     qtbot.waitUntil(lambda: window.view.image().mean() > 200, timeout=WAIT_MS)
     assert window.session.paused and shown_index(window) == paused_at
+
+
+# -- 7. the recording label tells the recording's size --------------------------------------------------------
+REC_LABEL = re.compile(r"REC \d\d:\d\d  ([\d.]+) (B|KB|MB|GB)  \((\d+) frames\)")
+UNITS = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
+
+
+@pytest.fixture(scope="module")
+def clip_720p_5s(media_dir: Path) -> Path:
+    """150 frames of 1280x720 at 30 fps: five seconds, keyframes of a recording at 0, 2 and 4 s."""
+    return write_clip(media_dir / "pan720-150.mp4", panning_frames(150))
+
+
+def packet_sizes(path: Path) -> list[int]:
+    with av.open(str(path)) as container:
+        return [p.size for p in container.demux(video=0) if p.size]
+
+
+def test_recording_label_size_matches_the_frames_it_counts(qtbot, window, clip_720p_5s) -> None:
+    window.editor.set_spec(PipelineSpec("none"))
+    assert window.open_source(str(clip_720p_5s))
+    qtbot.waitUntil(lambda: window._last_frame is not None and window._last_frame.index >= 1, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    sink = window.session.recorder
+    # Record about 2.7 s (into the second 2-second fragment of the MP4), then pause: the recording stops growing.
+    qtbot.waitUntil(lambda: sink.frames >= 80, timeout=WAIT_MS)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: (m := REC_LABEL.search(window.output.label.text())) is not None and int(m.group(3)) >= 10,
+                    timeout=WAIT_MS)
+    size, unit, frames = REC_LABEL.search(window.output.label.text()).groups()
+    shown = float(size) * UNITS[unit]
+    qtbot.keyClick(window, Qt.Key.Key_R)
+    qtbot.waitUntil(lambda: not any(t.name == "recorder" and t.is_alive() for t in threading.enumerate()), timeout=WAIT_MS)
+    # What those frames take in the finished file (its small MP4 header and fragment headers aside).
+    expected = sum(packet_sizes(window.output.last_recording)[: int(frames)])
+    assert shown == pytest.approx(expected, rel=0.1), (window.output.label.text(), expected)

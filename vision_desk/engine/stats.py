@@ -35,10 +35,19 @@ class StatsSnapshot:
 
 
 class RateMeter:
-    """Events per second over a sliding window."""
+    """Events per second over a sliding window that always reaches back to the last two events.
 
-    def __init__(self, window_s: float = 2.0) -> None:
+    A fixed window alone reads 0 for anything slower than two events per
+    window (OCR at 2.7 s a frame looked stalled); keeping the last two events
+    gives slow pipelines their real rate. Time since the last event counts once
+    it is longer than the usual interval, so the rate falls as a pipeline slows
+    down, and it reads 0 once no event came for both the window and
+    ``stall_intervals`` usual intervals (stalled, paused or ended).
+    """
+
+    def __init__(self, window_s: float = 2.0, stall_intervals: float = 3.0) -> None:
         self.window_s = window_s
+        self.stall_intervals = stall_intervals
         self._times: deque[float] = deque(maxlen=4096)
 
     def tick(self, now: float | None = None) -> None:
@@ -46,12 +55,17 @@ class RateMeter:
 
     def rate(self, now: float | None = None) -> float:
         now = time.perf_counter() if now is None else now
-        while self._times and now - self._times[0] > self.window_s:
+        while len(self._times) > 2 and now - self._times[0] > self.window_s:
             self._times.popleft()
         if len(self._times) < 2:
             return 0.0
-        span = max(now - self._times[0], 1e-6)
-        return (len(self._times) - 1) / span if span > 0 else 0.0
+        first, last, events = self._times[0], self._times[-1], len(self._times) - 1
+        interval = max((last - first) / events, 1e-6)
+        since = now - last
+        if since > max(self.window_s, self.stall_intervals * interval):
+            return 0.0
+        # the events' own span; the wait for the next event counts only past one usual interval
+        return events / max(last - first, now - first - interval, 1e-6)
 
 
 class StatsCollector:

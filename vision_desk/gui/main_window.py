@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
         self.session.message.connect(self.show_message)
         self.output.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
+        self.editor.spec_changed.connect(self._redraw_paused)
         self.enroller.finished.connect(self.show_message)
         self.source_bar.source_chosen.connect(self.open_source)
         self.view.double_clicked.connect(self.toggle_fullscreen)
@@ -196,6 +197,8 @@ class MainWindow(QMainWindow):
         self.monitor.reset()
         self.source_bar.show_source(uri)
         if not start_at:
+            # a new source: the previous source's frame is no longer what the view shows
+            self._last_frame = None
             self.view.clear(f"Opening {self.session.source_name} ...")
         self.playback.setVisible(self.session.seekable)
         self.playback.configure(None, None)
@@ -223,6 +226,18 @@ class MainWindow(QMainWindow):
             self.session.seek(index)
         elif self.session.seekable:
             self.open_source(self.session.uri, start_at=index)
+
+    def _redraw_paused(self) -> None:
+        """A pipeline edit while a file is paused: process the shown frame again so the edit shows now.
+
+        The engine applies edits at its next frame, which while paused only comes
+        with a step; a user tuning a threshold on a paused frame saw nothing change.
+        A seek to the shown frame processes exactly that frame once (stateful stages
+        such as trackers start afresh, as on any seek).
+        """
+        frame = self._last_frame
+        if frame is not None and self.session.running and self.session.paused and self.session.seekable:
+            self.session.seek(frame.index)
 
     def set_realtime(self, realtime: bool) -> None:
         """Real time or as fast as possible; a running file restarts where it is with the new pacing."""
@@ -275,8 +290,9 @@ class MainWindow(QMainWindow):
         self.playback.set_playing(False)
         if error:
             self.show_message(error)
-            if self._last_frame is None:
-                self.view.clear(error)
+            # Always in the view too: centred where no frame came, over the last frame otherwise;
+            # never left saying "Opening ..." while the source has failed.
+            self.view.set_message(error)
         else:
             self.show_message(f"End of {self.session.source_name}; press Space or Play to play it again.")
 

@@ -21,6 +21,17 @@ STAGE_TIME_TIP = ("Mean time per frame over the last 240 frames; max is the slow
                   "Stages that work every N frames (OCR, faces) show their real cost in the max.")
 
 
+def format_rate(fps: float) -> str:
+    """Frames per second as shown; below one frame a second, the time per frame ("1 frame per 2.7 s").
+
+    A slow pipeline (OCR at seconds per frame) would otherwise read "0.3" or
+    "0.0", which looks like a stalled one; 0 itself means no frames lately.
+    """
+    if 0 < fps < 1:
+        return f"1 frame per {1 / fps:.1f} s"
+    return f"{fps:.1f}"
+
+
 class MonitorPanel(QWidget):
     """Live numbers, a bar per stage and a plot of fps and latency over the last minute."""
 
@@ -110,8 +121,8 @@ class MonitorPanel(QWidget):
         n = self.numbers
         n["state"].setText(s.source_state or "-")
         n["device"].setText(s.device)
-        n["fps_in"].setText(f"{s.fps_in:.1f}")
-        n["fps_out"].setText(f"{s.fps_out:.1f}")
+        n["fps_in"].setText(format_rate(s.fps_in))
+        n["fps_out"].setText(format_rate(s.fps_out))
         n["latency"].setText(f"{s.latency_ms:.0f} ms  (p95 {s.latency_p95_ms:.0f})")
         n["dropped"].setText(str(s.dropped))
         total = f" / {s.total}" if s.total else ""

@@ -152,5 +152,7 @@ class OutputControls(QObject):
             self.label.hide()
             return
         elapsed = int(time.monotonic() - self.session.record_started)
-        self.label.setText(f"\u25cf REC {elapsed // 60:02d}:{elapsed % 60:02d}  {human_size(sink.size_bytes)}  ({sink.frames} frames)")
+        # what the recording holds, not the file's size on disk, which lags by up to a two-second fragment
+        frames, size = sink.recorded()
+        self.label.setText(f"\u25cf REC {elapsed // 60:02d}:{elapsed % 60:02d}  {human_size(size)}  ({frames} frames)")
         self.label.show()

@@ -65,7 +65,9 @@ class PlaybackBar(QWidget):
 
     def _on_action(self, action: int) -> None:
         # Clicks on the groove and keyboard steps (not drags, which report on release).
-        if action != QSlider.SliderAction.SliderMove:
+        # actionTriggered passes a plain int, and PySide6 enums never compare equal to ints,
+        # so convert it first: comparing directly made every mouse move of a drag seek.
+        if QSlider.SliderAction(action) != QSlider.SliderAction.SliderMove:
             self.seek.emit(self.slider.sliderPosition())
 
     @property

@@ -43,7 +43,7 @@ class StagePicker(QWidget):
         layout.addLayout(row)
         self._populate()
         self.search.textChanged.connect(self.filter)
-        self.search.returnPressed.connect(self._choose_first_visible)
+        self.search.returnPressed.connect(self._choose_best_match)
         self.tree.itemDoubleClicked.connect(lambda item, _col: self._choose(item))
         self.tree.itemActivated.connect(lambda item, _col: self._choose(item))
         self.tree.currentItemChanged.connect(lambda item, _old: self.add_button.setEnabled(bool(item and item.data(0, STAGE_ROLE))))
@@ -89,11 +89,34 @@ class StagePicker(QWidget):
                 item.setHidden(not match)
                 shown += match
             group.setHidden(shown == 0)
+        # highlight what Enter will add, which need not be the first row shown
+        best = self.best_match() if words else None
+        for item in self.stage_items():
+            if item.data(0, STAGE_ROLE) == best:
+                self.tree.setCurrentItem(item)
 
-    def _choose_first_visible(self) -> None:
+    def best_match(self) -> str | None:
+        """The visible stage Enter adds: an exact id or title match, else a prefix match, else the first shown.
+
+        Without the ranking, category order decides: "blur" added "Blur detection"
+        (Analysis comes before Filters), not "Blur".
+        """
+        text = self.search.text().strip().lower()
+        stages = all_stages()
+
+        def rank(sid: str) -> int:
+            names = (sid.lower(), (stages[sid].title or "").lower())
+            if text in names:
+                return 0
+            return 1 if any(name.startswith(text) for name in names) else 2
+
         ids = self.visible_ids()
-        if ids:
-            self.chosen.emit(ids[0])
+        return min(ids, key=rank) if ids else None  # min keeps the first of equal ranks: category order
+
+    def _choose_best_match(self) -> None:
+        sid = self.best_match()
+        if sid is not None:
+            self.chosen.emit(sid)
 
     def _choose(self, item: QTreeWidgetItem | None) -> None:
         if item is not None and item.data(0, STAGE_ROLE):

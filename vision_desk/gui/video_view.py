@@ -76,6 +76,10 @@ class VideoView(QWidget):
         """(width, height) of the shown frame."""
         return None if self._array is None else (self._array.shape[1], self._array.shape[0])
 
+    def message(self) -> str:
+        """The line shown over the view ('' when none)."""
+        return self._message
+
     def set_message(self, text: str) -> None:
         """A line shown over the view (or instead of it before any frame)."""
         self._message = text

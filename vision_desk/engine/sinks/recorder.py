@@ -69,7 +69,9 @@ class RecorderSink(Sink):
         self.encoder = encoder
         self.crf = crf
         self.preset = preset
-        self.frames = 0
+        self.frames = 0  # frames handed to the encoder
+        # (frames, bytes) of encoded video the muxer has; one tuple so a reader never sees a frame without its bytes
+        self._encoded = (0, 0)
         self.error: str | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=16)
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
@@ -77,10 +79,22 @@ class RecorderSink(Sink):
 
     @property
     def size_bytes(self) -> int:
+        """The file's size on disk now (it lags the recording by up to a fragment; see :meth:`recorded`)."""
         try:
             return self._target.stat().st_size
         except OSError:
             return 0
+
+    def recorded(self) -> tuple[int, int]:
+        """(frames, bytes) in the recording so far, whether on disk yet or not (MP4 headers aside).
+
+        The size on disk lags: the muxer keeps each fragment in memory until the
+        next keyframe (two seconds), so after two seconds of 720p the file was still
+        its 760-byte header. The encoder also holds back a few frames, which are
+        counted once it hands them out.
+        """
+        frames, size = self._encoded
+        return frames, max(size, self.size_bytes)
 
     def attach(self, source) -> None:  # noqa: ANN001
         if self._fps_from_source and source.fps:
@@ -126,11 +140,11 @@ class RecorderSink(Sink):
                 vf = av.VideoFrame.from_ndarray(image, format="bgr24")
                 vf.pts, vf.time_base = pts, TIME_BASE
                 for packet in stream.encode(vf):
-                    container.mux(packet)
+                    self._mux(container, packet)
                 self.frames += 1
             if stream is not None:
                 for packet in stream.encode(None):
-                    container.mux(packet)
+                    self._mux(container, packet)
         except Exception as err:  # noqa: BLE001 - reported to the writer on its next call
             self.error = f"recording to {self.path.name} failed: {err}"
             while True:  # keep draining so the producer never blocks on a dead recorder
@@ -142,6 +156,11 @@ class RecorderSink(Sink):
         finally:
             if container is not None:
                 container.close()
+
+    def _mux(self, container, packet) -> None:  # noqa: ANN001
+        container.mux(packet)
+        frames, size = self._encoded
+        self._encoded = (frames + 1, size + packet.size)
 
     def _open(self, av, size: tuple[int, int]):  # noqa: ANN001, ANN202
         container = av.open(

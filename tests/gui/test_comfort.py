@@ -9,6 +9,7 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from vision_desk.engine.uri import mask_uri
 from vision_desk.errors import SourceError
 from vision_desk.gui.about import library_versions
 from vision_desk.gui.errors import ExceptionDialogHook, one_sentence
@@ -74,6 +75,20 @@ def test_stream_dialog_masks_credentials_but_reopens_the_real_url(qtbot) -> None
     assert dialog.url() == url
     dialog.combo.setEditText("rtsp://other/stream")
     assert dialog.url() == "rtsp://other/stream"
+
+
+def test_stream_dialog_opens_the_url_typed_and_entered(qtbot) -> None:
+    """Enter in the URL box used to add the typed text as an item with no URL behind it: nothing opened."""
+    url = "rtsp://bob:secret@10.0.0.5:554/live"
+    typed_and_expected = (("rtsp://cam.local/stream", "rtsp://cam.local/stream"), (mask_uri(url), url))  # new, recent
+    for typed, expected in typed_and_expected:
+        dialog = StreamDialog([url])
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.keyClicks(dialog.combo.lineEdit(), typed)
+        qtbot.keyClick(dialog.combo.lineEdit(), Qt.Key.Key_Return)
+        assert dialog.result() == StreamDialog.DialogCode.Accepted and dialog.url() == expected
+        assert dialog.combo.count() == 1  # the typed URL was not added to the list
 
 
 def test_camera_uris() -> None:

@@ -196,6 +196,7 @@ class MainWindow(QMainWindow):
         self.editor.attach(pipeline)
         self.monitor.reset()
         self.source_bar.show_source(uri)
+        self.state_label.setText("connecting")  # until the first statistics: never the last source's "failed"
         if not start_at:
             # a new source: the previous source's frame is no longer what the view shows
             self._last_frame = None

@@ -58,6 +58,8 @@ class StreamDialog(QDialog):
         self.setWindowTitle("Open stream")
         self.combo = QComboBox()
         self.combo.setEditable(True)
+        # Enter must not add the typed URL as an item: it would have no URL behind it (see url()).
+        self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.combo.setMinimumWidth(460)
         for url in recent:
             self.combo.addItem(mask_uri(url), url)
@@ -75,7 +77,7 @@ class StreamDialog(QDialog):
         """The full URL: a recent entry's real URL when its masked text was left as is."""
         text = self.combo.currentText().strip()
         index = self.combo.findText(text)
-        return self.combo.itemData(index) if index >= 0 else text
+        return (self.combo.itemData(index) if index >= 0 else None) or text
 
 
 class SourceBar(QToolBar):

@@ -15,6 +15,7 @@ from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
 from vision_desk.gui.bridge import FrameBridge
 from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_image, faces_params
+from vision_desk.gui.loop_probe import LoopProbe
 from vision_desk.gui.models_dialog import ModelsDialog, with_gui_hint
 from vision_desk.gui.monitor import MonitorPanel
 from vision_desk.gui.output import OutputControls
@@ -64,6 +65,9 @@ class MainWindow(QMainWindow):
         self.editor = PipelineEditor(picker=self.view)
         self.editor.last_dir = settings.last_dir
         self.monitor = MonitorPanel()
+        self.loop_probe = LoopProbe(parent=self)
+        self.loop_probe.start()
+        self.monitor.watch(self.loop_probe)
         self.editor_dock = self._dock("Pipeline", "pipelineDock", self.editor, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.monitor_dock = self._dock("Monitor", "monitorDock", self.monitor, Qt.DockWidgetArea.RightDockWidgetArea)
 

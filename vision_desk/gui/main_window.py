@@ -22,6 +22,7 @@ from vision_desk.gui.output import OutputControls
 from vision_desk.gui.pipeline_editor import PipelineEditor
 from vision_desk.gui.playback import PlaybackBar
 from vision_desk.gui.preferences import PreferencesDialog
+from vision_desk.gui.preload import preloader
 from vision_desk.gui.session import EngineSession
 from vision_desk.gui.settings import Settings
 from vision_desk.gui.source_bar import SourceBar
@@ -261,6 +262,9 @@ class MainWindow(QMainWindow):
         self._last_frame = frame
         self.frames_shown += 1
         self._show_last_frame()
+        if not preloader.started:
+            # The first frame is up: import torch & co. now, not when the user adds a stage (see gui/preload.py).
+            preloader.start()
 
     def _show_last_frame(self) -> None:
         frame = self._last_frame

@@ -15,12 +15,14 @@ from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
 from vision_desk.gui.bridge import FrameBridge
 from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_image, faces_params
+from vision_desk.gui.loop_probe import LoopProbe
 from vision_desk.gui.models_dialog import ModelsDialog, with_gui_hint
 from vision_desk.gui.monitor import MonitorPanel
 from vision_desk.gui.output import OutputControls
 from vision_desk.gui.pipeline_editor import PipelineEditor
 from vision_desk.gui.playback import PlaybackBar
 from vision_desk.gui.preferences import PreferencesDialog
+from vision_desk.gui.preload import preloader
 from vision_desk.gui.session import EngineSession
 from vision_desk.gui.settings import Settings
 from vision_desk.gui.source_bar import SourceBar
@@ -64,6 +66,9 @@ class MainWindow(QMainWindow):
         self.editor = PipelineEditor(picker=self.view)
         self.editor.last_dir = settings.last_dir
         self.monitor = MonitorPanel()
+        self.loop_probe = LoopProbe(parent=self)
+        self.loop_probe.start()
+        self.monitor.watch(self.loop_probe)
         self.editor_dock = self._dock("Pipeline", "pipelineDock", self.editor, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.monitor_dock = self._dock("Monitor", "monitorDock", self.monitor, Qt.DockWidgetArea.RightDockWidgetArea)
 
@@ -258,6 +263,9 @@ class MainWindow(QMainWindow):
         self._last_frame = frame
         self.frames_shown += 1
         self._show_last_frame()
+        if not preloader.started:
+            # The first frame is up: import torch & co. now, not when the user adds a stage (see gui/preload.py).
+            preloader.start()
 
     def _show_last_frame(self) -> None:
         frame = self._last_frame

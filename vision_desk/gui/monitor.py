@@ -7,9 +7,11 @@ import time
 from collections import deque
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFormLayout, QGridLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from vision_desk.engine.stats import StatsSnapshot
+from vision_desk.gui.loop_probe import LoopProbe
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import pyqtgraph as pg  # noqa: E402 - after choosing the binding
@@ -17,6 +19,9 @@ import pyqtgraph as pg  # noqa: E402 - after choosing the binding
 HISTORY_S = 60.0
 BAR_SCALE = 10  # progress-bar units per millisecond
 VALUES_SHOWN = 8
+#: The GUI delay shown is the worst of this many recent seconds, refreshed twice a second.
+GUI_DELAY_WINDOW_S = 2.0
+GUI_DELAY_REFRESH_MS = 500
 STAGE_TIME_TIP = ("Mean time per frame over the last 240 frames; max is the slowest of them. "
                   "Stages that work every N frames (OCR, faces) show their real cost in the max.")
 
@@ -45,7 +50,8 @@ class MonitorPanel(QWidget):
         numbers = QGroupBox("Throughput")
         form = QFormLayout(numbers)
         for key, title in (("state", "Source"), ("device", "Device"), ("fps_in", "FPS in"), ("fps_out", "FPS out"),
-                           ("latency", "Latency"), ("dropped", "Dropped"), ("frames", "Frames")):
+                           ("latency", "Latency"), ("dropped", "Dropped"), ("frames", "Frames"),
+                           ("gui_delay", "GUI delay")):
             label = QLabel("-")
             label.setObjectName(f"monitor_{key}")
             self.numbers[key] = label
@@ -54,6 +60,12 @@ class MonitorPanel(QWidget):
         self.numbers["fps_out"].setToolTip("Frames per second through the whole pipeline.")
         self.numbers["latency"].setToolTip("Capture to processed-and-drawn, mean of the last frames (p95 in brackets).")
         self.numbers["dropped"].setToolTip("Live frames skipped because processing was busy (files never drop).")
+        self.numbers["gui_delay"].setToolTip(f"How late the window's event loop ran, worst of the last {GUI_DELAY_WINDOW_S:.0f} s: "
+                                             "above about 50 ms the window feels stuck.")
+        self._probe: LoopProbe | None = None
+        self._probe_timer = QTimer(self)
+        self._probe_timer.setInterval(GUI_DELAY_REFRESH_MS)
+        self._probe_timer.timeout.connect(self._show_gui_delay)
 
         self.stages_box = QGroupBox("Stages (ms per frame)")
         self.stages_grid = QGridLayout(self.stages_box)
@@ -102,6 +114,16 @@ class MonitorPanel(QWidget):
         layout.addWidget(self.stages_box)
         layout.addWidget(results)
         layout.addWidget(plots, 1)
+
+    def watch(self, probe: LoopProbe) -> None:
+        """Shows ``probe``'s event-loop delay as "GUI delay", refreshed on its own timer (stats stop with the engine)."""
+        self._probe = probe
+        self._probe_timer.start()
+        self._show_gui_delay()
+
+    def _show_gui_delay(self) -> None:
+        if self._probe is not None:
+            self.numbers["gui_delay"].setText(f"{self._probe.max_ms(GUI_DELAY_WINDOW_S):.0f} ms")
 
     def set_dark(self, dark: bool) -> None:
         background, foreground = ("#1f2226", "#c8ccd2") if dark else ("#ffffff", "#303338")

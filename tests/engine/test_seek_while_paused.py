@@ -56,6 +56,14 @@ def started(source: str, seen: Seen, realtime: bool = True, hold_at_end: bool = 
     return engine
 
 
+def wait_at_end(engine: Engine, timeout: float = 30.0) -> None:
+    """Waits until a held engine reports the end of its file; fails loudly at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not engine.at_end:
+        assert time.monotonic() < deadline, f"waited {timeout:.0f} s for the engine to hold at the end"
+        time.sleep(0.01)
+
+
 def sources(clip: Path, folder: Path) -> dict[str, str]:
     return {"video": str(clip), "images": str(folder)}
 
@@ -131,12 +139,11 @@ def test_a_file_that_ended_stays_seekable(clip_300: Path, image_folder: Path, ki
     engine = Engine(source, hold_at_end=True, on_frame=seen).start()
     try:
         seen.wait("the last frame", lambda s: s and s[-1] == last)
-        deadline = time.monotonic() + 30
-        while not engine.at_end and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert engine.at_end and engine.paused and engine.running
+        wait_at_end(engine)
+        assert engine.paused and engine.running
         assert engine.stats().source_state == "ended"
         engine.step()  # nothing after the last frame: a step there is a no-op, not a queued surprise
+        assert engine._steps == 0
         engine.seek(10)
         seen.wait("the frame sought after the end", lambda s: s[-1] == 10)
         assert not engine.at_end and engine.stats().source_state == "running"
@@ -147,10 +154,7 @@ def test_a_file_that_ended_stays_seekable(clip_300: Path, image_folder: Path, ki
         engine.resume()
         seen.wait("the end again", lambda s: s[-1] == last and len(s) > at + 2)
         assert seen.indices[at:] == list(range(last - 3, last + 1))
-        deadline = time.monotonic() + 30
-        while not engine.at_end and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert engine.at_end
+        wait_at_end(engine)
     finally:
         engine.stop()
         assert engine.join(10)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit
 
 from tests.media import skimage_bgr
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.params import StageParams, describe, param
+from vision_desk.engine.params import StageParams, describe, int_or_auto, param
 from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec
 from vision_desk.engine.stage import Stage
 from vision_desk.gui.pipeline_editor import PipelineEditor
@@ -40,6 +40,7 @@ class KindsParams(StageParams):
     model: str = param("", widget="path", file_filter="Models (*.onnx *.pt)", help="a file")
     labels: list[str] = param(["person"], help="a list")
     limit: int | None = param(None, ge=0, help="an optional int")
+    size: int_or_auto(32, 4096, 32) = param("auto", step=32, help="an int that also takes auto")  # type: ignore[valid-type]
 
 
 class KindsStage(Stage):
@@ -153,6 +154,12 @@ def drag(x1: int, y1: int, x2: int, y2: int) -> Callable:
     return drive
 
 
+def drive_size(qtbot, c, view, tmp_path) -> None:  # noqa: ANN001
+    c.spin.lineEdit().selectAll()
+    qtbot.keyClicks(c.spin.lineEdit(), "320")
+    qtbot.keyClick(c.spin.lineEdit(), Qt.Key.Key_Enter)
+
+
 def drive_optional(qtbot, c, view, tmp_path) -> None:  # noqa: ANN001
     c.none.click()  # untick "none": the spin box's value is used
     c.inner.spin.setValue(9)
@@ -174,7 +181,7 @@ def widget_state(c) -> Any:  # noqa: ANN001
         if isinstance(w, QLineEdit):
             return w.text()
         if attr == "spin":
-            return w.value()
+            return w.specialValueText() if w.specialValueText() and w.value() == w.minimum() else w.value()
         return w.text()
 
 
@@ -193,6 +200,7 @@ CASES = [
     ("model", drive_path, "{tmp}/net.onnx", "/models/yolo.pt", "/models/yolo.pt"),
     ("labels", type_text("[car, bus]"), ["car", "bus"], ["dog"], "[dog]"),
     ("limit", drive_optional, 9, 3, 3),
+    ("size", drive_size, 320, "auto", "auto"),
 ]
 
 
@@ -241,3 +249,13 @@ def test_picking_can_be_cancelled_with_escape(qtbot, editor, view) -> None:
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     assert view.picking is None
     assert editor.spec().stages[0].params["region"] == [0, 0, 0, 0]
+
+
+def test_an_auto_int_goes_back_to_auto_at_the_bottom_of_its_range(qtbot, editor) -> None:
+    control = editor.panel.controls["size"]
+    control.set_value(64)
+    assert control.spin.text() == "64" and control.value() == 64
+    qtbot.keyClick(control.spin, Qt.Key.Key_Down)
+    assert control.value() == 32
+    qtbot.keyClick(control.spin, Qt.Key.Key_Down)  # one step below the smallest size: auto
+    assert control.spin.text() == "auto" and control.value() == "auto"

@@ -18,10 +18,10 @@ import enum
 import types
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 #: Widget hints the GUI understands beyond what the type implies. Value shapes:
 #:   color  -> tuple[int, int, int] in BGR order
@@ -66,6 +66,42 @@ def param(
     return Field(default, description=help, title=title, ge=ge, le=le, json_schema_extra=extra or None)
 
 
+#: The value of an :func:`int_or_auto` parameter that leaves the choice to the stage.
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class AutoInt:
+    """The bounds of an int parameter that also takes ``auto`` (see :func:`int_or_auto`)."""
+
+    ge: int
+    le: int
+    multiple_of: int = 1
+
+    def check(self, value: Any) -> Any:
+        """``auto`` or an int within bounds; anything else fails with one sentence (a pydantic ValueError)."""
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return AUTO
+        try:
+            number = int(value)
+            ok = number == float(value) and not isinstance(value, bool)
+        except (TypeError, ValueError):
+            ok = False
+        step = f" and a multiple of {self.multiple_of}" if self.multiple_of > 1 else ""
+        if not ok or not self.ge <= number <= self.le or number % self.multiple_of:
+            raise ValueError(f"must be {AUTO} or a whole number from {self.ge} to {self.le}{step}")
+        return number
+
+
+def int_or_auto(ge: int, le: int, multiple_of: int = 1) -> Any:
+    """The type of an int parameter whose default, ``auto``, lets the stage decide (e.g. a model's own input size).
+
+    YAML and ``--set`` take ``auto`` or a number; the GUI shows a spin box whose lowest position reads "auto".
+    """
+    bounds = AutoInt(ge, le, multiple_of)
+    return Annotated[int | Literal["auto"], BeforeValidator(bounds.check), bounds]
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """A parameter as listed to users and turned into a GUI control."""
@@ -82,6 +118,7 @@ class ParamSpec:
     widget: str | None = None
     file_filter: str | None = None
     optional: bool = False
+    auto: bool = False  # an int that also takes "auto" (int_or_auto)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"name": self.name, "type": self.kind, "default": _plain(self.default), "title": self.title, "help": self.help}
@@ -92,6 +129,8 @@ class ParamSpec:
             out["choices"] = list(self.choices)
         if self.optional:
             out["optional"] = True
+        if self.auto:
+            out["auto"] = True
         return out
 
 
@@ -126,8 +165,11 @@ def describe(params_model: type[StageParams]) -> list[ParamSpec]:
             minimum = getattr(meta, "ge", minimum)
             maximum = getattr(meta, "le", maximum)
         choices = None
+        auto = next((m for m in field.metadata if isinstance(m, AutoInt)), None)
         origin = typing.get_origin(annotation)
-        if origin is Literal:
+        if auto is not None:
+            kind, minimum, maximum = "int", auto.ge, auto.le
+        elif origin is Literal:
             kind, choices = "choice", tuple(typing.get_args(annotation))
         elif isinstance(annotation, type) and issubclass(annotation, enum.Enum):
             kind, choices = "choice", tuple(m.value for m in annotation)
@@ -159,6 +201,7 @@ def describe(params_model: type[StageParams]) -> list[ParamSpec]:
                 widget=widget,
                 file_filter=extra.get("file_filter"),
                 optional=optional,
+                auto=auto is not None,
             )
         )
     return specs

@@ -224,13 +224,14 @@ class Pipeline:
             return PipelineSpec(self.name, [slot.spec for slot in self._slots])
 
     def stage_rows(self) -> list[dict[str, Any]]:
-        """Per running stage: slot id, stage id, enabled flag, timing (mean, p95 and max ms) and last error, for stats."""
+        """Per running stage: slot id, stage id, enabled flag, timing (mean, p95 and max ms), last error and the
+        stage's own summary (e.g. the model and input size it runs), for stats."""
         with self._lock:
             rows = []
             for slot in self._slots:
                 mean, p95, peak = slot.timing.summary()
                 rows.append({"id": slot.id, "stage": slot.stage.id, "enabled": slot.enabled, "mean_ms": mean,
-                             "p95_ms": p95, "max_ms": peak, "error": slot.error})
+                             "p95_ms": p95, "max_ms": peak, "error": slot.error, "summary": slot.stage.summary()})
             return rows
 
     def slot_ids(self) -> list[int]:

@@ -95,6 +95,11 @@ class Stage:
     def close(self) -> None:
         """Releases resources."""
 
+    def summary(self) -> str:
+        """A few words on what the stage is running with, once set up (model, input size, device), for the
+        monitor; empty for stages with nothing to say. Called from other threads: read attributes only."""
+        return ""
+
 
 def stage_class(stage_id: str) -> type[Stage]:
     """The stage class registered under an id: its own module is loaded, or every stage module if need be."""

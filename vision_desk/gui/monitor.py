@@ -44,6 +44,7 @@ class MonitorPanel(QWidget):
         super().__init__(parent)
         self._history: deque[tuple[float, float, float, float]] = deque(maxlen=int(HISTORY_S * 8))
         self._stage_rows: list[tuple[QLabel, QProgressBar]] = []
+        self._stage_notes: list[QLabel] = []
         self._stage_ids: list[str] = []
         self.numbers: dict[str, QLabel] = {}
 
@@ -166,7 +167,11 @@ class MonitorPanel(QWidget):
         if ids != self._stage_ids:
             self._rebuild_stage_rows(ids)
         budget = max([33.0] + [r["mean_ms"] for r in rows])
-        for (label, bar), row in zip(self._stage_rows, rows):
+        for (label, bar), note, row in zip(self._stage_rows, self._stage_notes, rows):
+            summary = row.get("summary") or ""
+            if note.text() != summary:
+                note.setText(summary)
+                note.setVisible(bool(summary))
             bar.setMaximum(int(budget * BAR_SCALE))
             if row.get("error"):
                 bar.setValue(0)
@@ -181,19 +186,25 @@ class MonitorPanel(QWidget):
                 bar.setToolTip(STAGE_TIME_TIP)
 
     def _rebuild_stage_rows(self, ids: list[str]) -> None:
-        for label, bar in self._stage_rows:
-            label.deleteLater()
-            bar.deleteLater()
+        for widget in [w for row in self._stage_rows for w in row] + self._stage_notes:
+            widget.deleteLater()
         self._stage_rows = []
+        self._stage_notes = []
         self._empty.setVisible(not ids)
         for i, sid in enumerate(ids):
             label = QLabel(sid)
             bar = QProgressBar()
             bar.setTextVisible(True)
             bar.setMaximumHeight(18)
-            self.stages_grid.addWidget(label, i + 1, 0)
-            self.stages_grid.addWidget(bar, i + 1, 1)
+            note = QLabel()  # what the stage runs with (model, input size, device), under its bar
+            note.setWordWrap(True)
+            note.setStyleSheet("color: palette(mid); font-size: 8pt;")
+            note.setVisible(False)
+            self.stages_grid.addWidget(label, 2 * i + 1, 0)
+            self.stages_grid.addWidget(bar, 2 * i + 1, 1)
+            self.stages_grid.addWidget(note, 2 * i + 2, 1)
             self._stage_rows.append((label, bar))
+            self._stage_notes.append(note)
         self._stage_ids = ids
 
     def _update_plot(self) -> None:
@@ -209,3 +220,7 @@ class MonitorPanel(QWidget):
     def stage_bar_texts(self) -> list[tuple[str, str]]:
         """(stage id, bar text) per row, as shown."""
         return [(label.text(), bar.format()) for label, bar in self._stage_rows]
+
+    def stage_notes(self) -> list[str]:
+        """The summary shown under each stage's bar ("" where the stage has none)."""
+        return [note.text() for note in self._stage_notes]

@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QCheckBox, QColorDialog, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLineEdit,
                                QPushButton, QSlider, QSpinBox, QToolButton, QWidget)
 
-from vision_desk.engine.params import ParamSpec
+from vision_desk.engine.params import AUTO, ParamSpec
 
 INT_LIMIT = 2**31 - 1
 SLIDER_STEPS = 1000
@@ -53,13 +53,24 @@ class ParamControl(QWidget):
 
 
 class IntControl(ParamControl):
-    """A spin box, with a slider beside it when both bounds are declared."""
+    """A spin box, with a slider beside it when both bounds are declared.
+
+    A parameter that also takes ``auto`` gets one more position below its
+    minimum, which the spin box shows as "auto".
+    """
 
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
         super().__init__(spec, parent)
         self.spin = QSpinBox()
+        # Typed numbers are sent on Enter or leaving the box, not per keystroke: "320" would otherwise also
+        # send 3 and 32 (each a new setting for a running stage, and 3 an invalid one).
+        self.spin.setKeyboardTracking(False)
         lo = int(spec.minimum) if spec.minimum is not None else -INT_LIMIT
         hi = int(spec.maximum) if spec.maximum is not None else INT_LIMIT
+        self._auto_at: int | None = None
+        if spec.auto:
+            lo = self._auto_at = lo - int(spec.step or 1)
+            self.spin.setSpecialValueText(AUTO)
         self.spin.setRange(lo, hi)
         self.spin.setSingleStep(int(spec.step or 1))
         self.slider: QSlider | None = None
@@ -80,13 +91,15 @@ class IntControl(ParamControl):
             self.slider.blockSignals(False)
         self._emit()
 
-    def value(self) -> int:
-        return self.spin.value()
+    def value(self) -> int | str:
+        value = self.spin.value()
+        return AUTO if value == self._auto_at else value
 
     def set_value(self, value: Any) -> None:
+        position = self._auto_at if value == AUTO and self._auto_at is not None else int(value)
         for w in filter(None, (self.spin, self.slider)):
             w.blockSignals(True)
-            w.setValue(int(value))
+            w.setValue(position)
             w.blockSignals(False)
 
 
@@ -96,6 +109,7 @@ class FloatControl(ParamControl):
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None) -> None:
         super().__init__(spec, parent)
         self.spin = QDoubleSpinBox()
+        self.spin.setKeyboardTracking(False)  # typed numbers are sent on Enter, as in IntControl
         step = float(spec.step) if spec.step else None
         decimals = max(2, min(6, -math.floor(math.log10(step)) + 1)) if step and step < 1 else 3
         self.spin.setDecimals(decimals)

@@ -63,7 +63,7 @@ def test_pull_fetches_checks_and_the_detect_stage_then_uses_the_model_by_name(
     detect = DetectStage(DetectStage.Params(model="local-seg", imgsz=128))
     detect.setup()
     try:
-        assert detect.task == "segment" and detect.describe().startswith("detect: local-seg (segment) on cpu")
+        assert detect.task == "segment" and detect.describe().startswith("detect: local-seg (segment, imgsz 128) on cpu")
     finally:
         detect.close()
 

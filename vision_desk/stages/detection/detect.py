@@ -6,6 +6,9 @@ path; never downloaded here) and is loaded once per process by
 ONNX Runtime) export made by Ultralytics' exporter at the rectangular input
 the frames need, e.g. 384x640 for 16:9 at 640 (the shape PyTorch itself runs
 at, so the boxes are the same), built once and cached beside the model.
+The input size is the model's own unless set: what a ``.pt`` was trained at
+(a model trained at 320 and run at 640 sees its objects at twice the scale it
+learnt, and finds duplicates), and what an export was built for.
 Detection and pose exports run on :mod:`.openvino_detector`, which needs no
 PyTorch; the other tasks go through Ultralytics' predictor. In lossless runs the
 engine hands the stage several frames at once: they are inferred as one batch
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -23,7 +27,7 @@ from pydantic import field_validator
 
 from vision_desk.engine.annotate import draw_label
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.params import AUTO, StageParams, int_or_auto, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
@@ -42,7 +46,8 @@ class DetectParams(StageParams):
     confidence: float = param(0.25, ge=0.0, le=1.0, step=0.05, widget="slider", help="Objects scored below this are dropped.")
     iou: float = param(0.7, ge=0.05, le=1.0, step=0.05, help="Non-maximum suppression: boxes overlapping more than this are merged.")
     classes: list[str] = param([], help="Keep only these class names (empty: all), e.g. [person, car].")
-    imgsz: int = param(640, ge=32, le=4096, step=32, help="Network input size in pixels (the long side; a multiple of 32).")
+    imgsz: int_or_auto(32, 4096, 32) = param(  # type: ignore[valid-type]
+        AUTO, step=32, help="Network input size in pixels (the long side; a multiple of 32). auto: the size the model was trained at (.pt) or exported at, as Ultralytics runs it; the monitor shows the size in use.")
     max_det: int = param(300, ge=1, le=3000, help="At most this many objects per frame.")
     device: str = param("auto", help="auto (CUDA, then Apple MPS, then CPU), cpu, mps, or cuda:N.")
     half: bool = param(True, help="Half precision (FP16) on CUDA; ignored on the CPU and MPS.")
@@ -58,13 +63,6 @@ class DetectParams(StageParams):
         if not _DEVICE.match(v.strip()):
             raise ValueError("must be auto, cpu, mps, cuda or cuda:N")
         return v.strip()
-
-    @field_validator("imgsz")
-    @classmethod
-    def _imgsz(cls, v: int) -> int:
-        if v % 32:
-            raise ValueError("must be a multiple of 32")
-        return v
 
 
 def choose_device(preferred: str) -> str:
@@ -109,6 +107,9 @@ class DetectStage(Stage):
         self.task = "detect"
         self.names: dict[int, str] = {}
         self.kpt_shape: tuple[int, int] | None = None
+        self.imgsz = 640  # the input size in use: the imgsz parameter, or the model's own for auto
+        self._own_imgsz = 640  # the size the model was trained or exported at
+        self.input_shape: tuple[int, int] | None = None  # the network input (h, w) of the last frames run
         self._lean = False  # frames run on the PyTorch-free OpenVINO detector (detection and pose on the CPU)
         self._class_ids: list[int] | None = None
         self._last: tuple[Detections, dict[str, Any]] | None = None
@@ -133,6 +134,8 @@ class DetectStage(Stage):
         else:
             info = self._model = model_cache.acquire(path, self.device, p.half, label=p.model)
         self.task, self.names, self.kpt_shape = info.task, info.names, info.kpt_shape
+        self._own_imgsz = info.imgsz
+        self.imgsz = info.imgsz if p.imgsz == AUTO else int(p.imgsz)
         self._lean = self.backend == "openvino" and self.task in model_cache.LEAN_TASKS
         if p.task != "auto" and self.task != p.task:
             raise VisionDeskError(
@@ -143,7 +146,7 @@ class DetectStage(Stage):
             raise VisionDeskError(f"model {p.model} does task '{self.task}', which stage 'detect' cannot show; use a detect, segment, pose, classify or obb model.")
         self._class_ids = self._resolve_classes(self.names)
         if self._model is not None:
-            self._warmup(self._model, self._model.fixed_shape or ((384, 640) if self.backend == "pytorch" else None))
+            self._warmup(self._model, self._model.fixed_shape or self._input_shape((720, 1280)))
 
     def _resolve_classes(self, names: dict[int, str]) -> list[int] | None:
         wanted = list(self.params.classes)
@@ -163,7 +166,7 @@ class DetectStage(Stage):
         (one frame: LATENCY; a batch: THROUGHPUT), so a file run does not pay
         for compiling the one a live view needs, and vice versa.
         """
-        h, w = shape or (self.params.imgsz, self.params.imgsz)
+        h, w = shape or (self.imgsz, self.imgsz)
         blank = np.full((h, w, 3), 114, np.uint8)
         if self._lean:
             model.raw([blank] * min(frames, 2))
@@ -192,6 +195,7 @@ class DetectStage(Stage):
         loaded = self._model is not None or self._source is not None
         if any(getattr(old, k) != getattr(params, k) for k in heavy_keys) and loaded:
             self._stale = True  # reloaded before the next frame, where a failure is reported like any stage error
+        self.imgsz = self._own_imgsz if params.imgsz == AUTO else int(params.imgsz)  # exports are kept per shape
         self.reset()
 
     def close(self) -> None:
@@ -211,20 +215,29 @@ class DetectStage(Stage):
     # -- inference -----------------------------------------------------------
     def _predict_args(self, shape: tuple[int, int] | None) -> dict[str, Any]:
         p = self.params
-        args: dict[str, Any] = {"imgsz": list(shape) if shape else p.imgsz, "conf": p.confidence, "iou": p.iou,
+        args: dict[str, Any] = {"imgsz": list(shape) if shape else self.imgsz, "conf": p.confidence, "iou": p.iou,
                                 "max_det": p.max_det, "classes": self._class_ids}
         if self.task == "segment":
             args["retina_masks"] = True  # masks at frame resolution, as Detections expects
         return args
+
+    def _input_shape(self, frame_hw: tuple[int, int]) -> tuple[int, int]:
+        """The network input (h, w) for frames of this size, as Ultralytics' predictor makes it.
+
+        Rectangular (the long side at imgsz, the short one padded to a multiple of 32) for every task but
+        classification, whose predictor centre-crops a square.
+        """
+        from vision_desk.stages.detection.convert import letterbox_shape
+
+        return (self.imgsz, self.imgsz) if self.task == "classify" else letterbox_shape(frame_hw, self.imgsz)
 
     def _runner(self, frame_hw: tuple[int, int], frames: int = 1) -> tuple[Any, tuple[int, int] | None]:
         """The model to run frames of this size on (frames at a time), and the fixed input shape (None: Ultralytics decides)."""
         if self._model is not None:
             return self._model, self._model.fixed_shape  # a static export runs at the shape it was made for
         from vision_desk.stages.detection import model_cache
-        from vision_desk.stages.detection.convert import letterbox_shape
 
-        shape = letterbox_shape(frame_hw, self.params.imgsz)
+        shape = self._input_shape(frame_hw)
         if shape not in self._exports:
             label = f"{self.params.model} ({self.backend} export)"
             # the lean runner batches by concurrent requests, so its export keeps batch 1
@@ -242,6 +255,7 @@ class DetectStage(Stage):
         from vision_desk.stages.detection.convert import result_to_detections, top_classes
 
         model, shape = self._runner(images[0].shape[:2], len(images))
+        self.input_shape = shape or self._input_shape(images[0].shape[:2])
         p = self.params
         if self._lean:
             out = []
@@ -300,7 +314,19 @@ class DetectStage(Stage):
         if self._lean:
             how += " (OpenVINO runtime, no PyTorch)"
         precision = " FP16" if self._model is not None and self._model.half else ""
-        return f"detect: {self.params.model} ({self.task}) on {self.device} via {how}{precision}"
+        return f"detect: {self.params.model} ({self.task}, {self._size_words()}) on {self.device} via {how}{precision}"
+
+    def _size_words(self) -> str:
+        """The input size in use and where it comes from, e.g. "input 192x320, the model's own imgsz 320"."""
+        fixed = self._model.fixed_shape if self._model is not None else None
+        shape = fixed or self.input_shape
+        where = ("fixed by the export" if fixed else
+                 f"the model's own imgsz {self.imgsz}" if self.params.imgsz == AUTO else f"imgsz {self.imgsz}")
+        return f"input {shape[0]}x{shape[1]}, {where}" if shape else where
+
+    def summary(self) -> str:
+        how = {"pytorch": "PyTorch", "openvino": "OpenVINO", "onnx": "ONNX Runtime"}.get(self.backend, "file")
+        return f"{Path(self.params.model).name} · {self._size_words()} · {how} on {self.device}"
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
         info = frame.extras.get(self.id) or {}

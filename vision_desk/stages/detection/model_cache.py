@@ -70,6 +70,23 @@ def configure_ultralytics() -> None:
         uutils.LOGGER.setLevel(logging.WARNING)  # its per-model banners would drown the CLI's own progress
 
 
+#: Ultralytics' own default input size, for a model that does not record one (e.g. built from a YAML config).
+DEFAULT_IMGSZ = 640
+
+
+def own_imgsz(recorded: Any) -> int:
+    """The input size (the long side) a model records: ``imgsz`` of its training arguments or export metadata.
+
+    Ultralytics stores an int or an (h, w) pair; a model without one runs at :data:`DEFAULT_IMGSZ`, as in
+    Ultralytics.
+    """
+    if isinstance(recorded, (list, tuple)) and recorded:
+        return max(int(v) for v in recorded)
+    if isinstance(recorded, (int, float)) and recorded > 0:
+        return int(recorded)
+    return DEFAULT_IMGSZ
+
+
 def half_allowed(device: str) -> bool:
     """Half precision only where it is fast and correct: CUDA."""
     return device.startswith("cuda")
@@ -88,6 +105,7 @@ class LoadedModel:
     format: str
     kpt_shape: tuple[int, int] | None = None
     fixed_shape: tuple[int, int] | None = None  # a static export's input (h, w); None: any size
+    imgsz: int = DEFAULT_IMGSZ  # the size it was trained (.pt) or exported (other formats) at: what Ultralytics runs it at
     users: int = 0
     warmed: set = field(default_factory=set)
 
@@ -185,8 +203,12 @@ def _load(path: Path, device: str, half: bool, label: str) -> LoadedModel:
     fixed = None
     if meta and not meta.get("dynamic", False) and meta.get("imgsz"):
         fixed = (int(meta["imgsz"][0]), int(meta["imgsz"][1]))
+    # Ultralytics keeps a checkpoint's training imgsz in its overrides (and an export's in the metadata) and
+    # predicts at that size unless told otherwise.
+    recorded = meta.get("imgsz") if meta else (getattr(yolo, "overrides", None) or {}).get("imgsz")
     return LoadedModel(yolo=yolo, path=path, device=device, half=half, task=str(yolo.task), names=names, format=fmt,
-                       kpt_shape=(int(kpt[0]), int(kpt[1])) if kpt else None, fixed_shape=fixed)
+                       kpt_shape=(int(kpt[0]), int(kpt[1])) if kpt else None, fixed_shape=fixed,
+                       imgsz=own_imgsz(recorded))
 
 
 def export_metadata(path: Path) -> dict[str, Any]:
@@ -224,10 +246,11 @@ class ModelInfo:
     task: str
     names: dict[int, str]
     kpt_shape: tuple[int, int] | None = None
+    imgsz: int = DEFAULT_IMGSZ  # the size it was trained at
 
 
 def model_info(path: Path, *, label: str | None = None) -> ModelInfo:
-    """Task, class names and keypoint shape of a ``.pt`` model.
+    """Task, class names, keypoint shape and training size of a ``.pt`` model.
 
     Read from ``model.json`` in the model's export folder when it was written
     for this very file (size and mtime); otherwise the model is loaded once
@@ -241,17 +264,19 @@ def model_info(path: Path, *, label: str | None = None) -> ModelInfo:
         data = json.loads(cache.read_text())
         if data.get("size") == stamp["size"] and data.get("mtime_ns") == stamp["mtime_ns"]:
             kpt = data.get("kpt_shape")
-            return ModelInfo(str(data["task"]), {int(k): str(v) for k, v in data["names"].items()}, tuple(kpt) if kpt else None)
+            return ModelInfo(str(data["task"]), {int(k): str(v) for k, v in data["names"].items()},
+                             tuple(kpt) if kpt else None, int(data["imgsz"]))
     except (OSError, ValueError, KeyError, AttributeError):
         pass  # not written yet, or for another file: ask the model itself
     model = acquire(path, "cpu", False, label=label)
     try:
-        info = ModelInfo(model.task, dict(model.names), model.kpt_shape)
+        info = ModelInfo(model.task, dict(model.names), model.kpt_shape, model.imgsz)
     finally:
         release(model)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({**stamp, "task": info.task, "names": info.names, "kpt_shape": info.kpt_shape}))
+        cache.write_text(json.dumps({**stamp, "task": info.task, "names": info.names, "kpt_shape": info.kpt_shape,
+                                     "imgsz": info.imgsz}))
     except OSError:
         pass  # a read-only place: the model is asked again next time, nothing is lost
     return info

@@ -164,3 +164,66 @@ def test_tracker_boxes_are_the_kalman_estimates() -> None:
     assert np.array_equal(a.detections.xyxy, _frame(7, "circle", 52).detections.xyxy + [0, 4, 0, 4])
     assert not np.array_equal(b.detections.xyxy, a.detections.xyxy)
     assert abs(b.detections.xyxy[0, 1] - 40) < abs(a.detections.xyxy[0, 1] - 40)  # pulled towards the steady path
+
+
+def _scene(i: int, extra: list[list[float]]) -> Frame:
+    """A circle moving right at 6 px per frame, plus the given extra square boxes (score 0.9) in this frame."""
+    frame = Frame(np.zeros((240, 320, 3), np.uint8), i, i / 30, source_id="synthetic.mp4")
+    boxes = [[10 + 6 * i, 40, 40 + 6 * i, 70], *extra]
+    frame.add(Detections.from_boxes(boxes, ["circle"] + ["square"] * len(extra), [0.9] * len(boxes),
+                                    class_id=[0] + [1] * len(extra), source="detect"))
+    return frame
+
+
+#: A box seen in frame 8 only (a duplicate a detector may throw up once), and one seen in frames 12 and 13.
+ONCE = {8: [[200, 150, 230, 180]]}
+TWICE = {12: [[100, 150, 130, 180]], 13: [[102, 150, 132, 180]]}
+
+
+def test_a_detection_seen_once_never_becomes_a_track(tmp_path: Path) -> None:
+    from ultralytics.engine.results import Boxes
+
+    from vision_desk.stages.detection.track import make_tracker
+
+    mot = tmp_path / "tracks.txt"
+    stage = TrackStage(TrackStage.Params(mot_path=str(mot)))
+    stage.setup()
+    frames = [_scene(i, {**ONCE, **TWICE}.get(i, [])) for i in range(20)]
+    for f in frames:
+        stage.process(f)
+    stage.close()
+    assert len(frames[8].detections) == 1 and frames[8].detections.track_id.tolist() == [1]  # the one-off is gone
+    assert frames[8].values["track_count"] == 1
+    # Seen twice, it is confirmed on its second frame (Ultralytics' activation rule), not its first.
+    assert len(frames[12].detections) == 1 and sorted(frames[13].detections.track_id.tolist())[0] == 1
+    second = frames[13].detections.track_id.tolist()
+    assert len(second) == 2 and len(set(second)) == 2
+    assert {int(line.split(",")[1]) for line in mot.read_text().splitlines()} == set(second)  # nor in the export
+
+    # Ultralytics' own tracker, given the same detections, reports the same ids frame by frame.
+    reference = make_tracker(TrackStage.Params())
+    for i, f in enumerate(_scene(i, {**ONCE, **TWICE}.get(i, [])) for i in range(20)):
+        det = f.detections
+        data = np.column_stack([det.xyxy, det.score, det.class_id]).astype(np.float32)
+        tracks = reference.update(Boxes(data, f.shape), f.image)
+        assert sorted(int(t[4]) for t in tracks) == sorted(frames[i].detections.track_id.tolist()), f"frame {i}"
+
+
+def test_keep_untracked_keeps_the_one_off_without_an_id() -> None:
+    stage = TrackStage(TrackStage.Params(keep_untracked=True))
+    stage.setup()
+    frames = [_scene(i, ONCE.get(i, [])) for i in range(10)]
+    for f in frames:
+        stage.process(f)
+    assert frames[8].detections.track_id.tolist() == [1, -1] and frames[8].values["track_count"] == 1
+
+
+def test_a_class_that_flickers_never_splits_the_object() -> None:
+    stage = TrackStage(TrackStage.Params(class_smoothing=15))
+    stage.setup()
+    labels = ["circle", "square"] * 6 + ["circle"]  # the detector cannot decide, frame after frame
+    frames = [_frame(i, lab, 10 + 6 * i) for i, lab in enumerate(labels)]
+    for f in frames:
+        stage.process(f)
+    assert {int(t) for f in frames for t in f.detections.track_id} == {1}
+    assert [str(f.detections.label[0]) for f in frames[2:]] == ["circle"] * (len(frames) - 2)  # ties go to the first seen

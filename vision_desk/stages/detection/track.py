@@ -141,6 +141,8 @@ class TrackStage(Stage):
                 if track is not None and track.is_activated:
                     ids[k] = int(track.track_id)
                     boxes[k] = track.xyxy
+        h, w = frame.shape[:2]
+        np.clip(boxes, 0, [w, h, w, h], out=boxes)  # a Kalman box may reach past the frame's edge; Ultralytics clips it too
         self._write(frame, rows, ids, boxes)
 
     def _update(self, det: Detections, rows: np.ndarray, frame: Frame) -> np.ndarray:

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
                 rng = " | ".join(map(str, p["choices"]))
             elif "minimum" in p or "maximum" in p:
                 rng = f"{p.get('minimum', '')}..{p.get('maximum', '')}"
+                if p.get("auto"):
+                    rng = f"auto | {rng}"
             else:
                 rng = p["type"]
             print(f"      {p['name']:<18} = {json.dumps(p['default'], ensure_ascii=False):<10} [{rng}]  {p['help']}")

@@ -126,3 +126,11 @@ def test_the_listing_shows_auto_with_its_bounds() -> None:
     assert listed["type"] == "int" and listed["default"] == "auto" and listed["auto"] is True
     assert (listed["minimum"], listed["maximum"], listed["step"]) == (32, 4096, 32)
     assert "trained at" in listed["help"]
+
+
+def test_the_text_listing_offers_auto_beside_the_range(capsys) -> None:
+    from vision_desk.cli import main
+
+    assert main(["stages"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("imgsz"))
+    assert '"auto"' in line and "[auto | 32..4096]" in line

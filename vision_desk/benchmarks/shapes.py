@@ -38,12 +38,25 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "camera", "coins", "immuno
 HELD_OUT = ("gravel", "moon")
 #: Training settings; part of the cache key. A round past the first trains ``more_epochs`` more from the last weights.
 TRAIN = {"images": 160, "epochs": 30, "imgsz": 128, "batch": 8, "seed": 0, "size": (640, 360), "more_epochs": 15,
-         "rounds": 3}
+         "rounds": 3, "photos": PHOTOS, "radius": (28, 60), "init": None}
 #: The committed test model's settings: three times the images and twice the epochs of TRAIN. The quick
 #: settings reach mAP50 0.99+ but with scores of 0.4-0.9 and an occasional duplicate box where shapes touch,
 #: which the exact tracking and counting tests cannot absorb; the model trained once for the repository can
 #: afford to be sure.
 FIXTURE_TRAIN = {**TRAIN, "images": 480, "epochs": 60, "batch": 16}
+#: Backgrounds of the second parity world: other photos than PHOTOS (and than the HELD_OUT ones clips use).
+PHOTOS_B = ("retina", "page", "cell", "clock", "text", "colorwheel", "coffee", "rocket", "brick", "grass")
+#: Two more models for the parity tests (tests/stages/detection/test_parity.py): users bring models trained at
+#: other sizes than the shapes fixture's 128, so these are trained at 320 and 640, each fine-tuned from the model
+#: a step smaller (from scratch at 640 would take hours on two cores; from the 128 model, objects five times the
+#: size it knew, 8 epochs reached held-out mAP50 0.55). The 640 one lives in another world: 960x540 scenes,
+#: shapes 1.5 times larger and other background photos.
+PARITY_320 = {**TRAIN, "images": 240, "epochs": 12, "imgsz": 320, "batch": 16, "seed": 1, "more_epochs": 6,
+              "init": "tests/fixtures/shapes-yolo11n.pt"}
+PARITY_640 = {**TRAIN, "images": 160, "epochs": 10, "imgsz": 640, "batch": 8, "seed": 2, "more_epochs": 5,
+              "size": (960, 540), "radius": (42, 90), "photos": PHOTOS_B, "init": "tests/fixtures/shapes320-yolo11n.pt"}
+#: Profiles ``python -m vision_desk.benchmarks.shapes`` builds.
+PROFILES = {"fixture": FIXTURE_TRAIN, "parity-320": PARITY_320, "parity-640": PARITY_640}
 #: mAP50 on the held-out clip a trained model must reach. Measured 0.99+ for a good run; one class unlearnt caps
 #: mAP50 at 0.67, so the bar tells a usable model from a broken one with room on both sides.
 MAP50_BAR = 0.9
@@ -123,14 +136,15 @@ def render(bg: np.ndarray, shapes: list[Shape], rng: np.random.Generator | None 
     return img
 
 
-def random_scene(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.ndarray, list[Shape]]:
+def random_scene(rng: np.random.Generator, size: tuple[int, int], photos: tuple[str, ...] = PHOTOS,
+                 radius: tuple[float, float] = (28, 60)) -> tuple[np.ndarray, list[Shape]]:
     """A random photo crop with 1-6 shapes; some overlap partly, so the model also sees occlusion."""
     w, h = size
-    bg = background(PHOTOS[int(rng.integers(len(PHOTOS)))], size, rng)
+    bg = background(photos[int(rng.integers(len(photos)))], size, rng)
     shapes: list[Shape] = []
     for _ in range(int(rng.integers(1, 7))):
         for _attempt in range(20):
-            r = float(rng.uniform(28, 60))
+            r = float(rng.uniform(*radius))
             cx, cy = float(rng.uniform(r + 2, w - r - 2)), float(rng.uniform(r + 2, h - r - 2))
             if all(np.hypot(cx - o.cx, cy - o.cy) > 0.7 * (r + o.r) for o in shapes):
                 shapes.append(Shape(CLASSES[int(rng.integers(len(CLASSES)))], cx, cy, r))
@@ -138,7 +152,8 @@ def random_scene(rng: np.random.Generator, size: tuple[int, int]) -> tuple[np.nd
     return render(bg, shapes, rng), shapes
 
 
-def write_dataset(root: Path, n_train: int, n_val: int, size: tuple[int, int], seed: int) -> Path:
+def write_dataset(root: Path, n_train: int, n_val: int, size: tuple[int, int], seed: int,
+                  photos: tuple[str, ...] = PHOTOS, radius: tuple[float, float] = (28, 60)) -> Path:
     """Writes images and YOLO labels under root and returns the data YAML's path."""
     rng = np.random.default_rng(seed)
     w, h = size
@@ -146,7 +161,7 @@ def write_dataset(root: Path, n_train: int, n_val: int, size: tuple[int, int], s
         (root / "images" / split).mkdir(parents=True, exist_ok=True)
         (root / "labels" / split).mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            img, shapes = random_scene(rng, size)
+            img, shapes = random_scene(rng, size, photos, radius)
             cv2.imwrite(str(root / "images" / split / f"{i:04d}.jpg"), img, [cv2.IMWRITE_JPEG_QUALITY, 92])
             lines = [f"{s.class_id} {s.cx / w:.6f} {s.cy / h:.6f} {2 * s.r / w:.6f} {2 * s.r / h:.6f}" for s in shapes]
             (root / "labels" / split / f"{i:04d}.txt").write_text("\n".join(lines) + "\n")
@@ -162,7 +177,17 @@ def cache_key(settings: dict | None = None) -> str:
 
     parts = [inspect.getsource(f) for f in (photo, background, shape_polygon, draw_shape, render, random_scene, write_dataset, train_shapes_model)]
     parts += [json.dumps([settings or TRAIN, CLASSES, COLORS, PHOTOS], sort_keys=True, default=str), ultralytics.__version__]
+    init = _init_weights(settings or TRAIN)
+    if init is not None:
+        parts.append(hashlib.sha256(init.read_bytes()).hexdigest())
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+def _init_weights(settings: dict) -> Path | None:
+    """The weights a profile starts from (a path relative to the checkout), or None to train from scratch."""
+    if not settings.get("init"):
+        return None
+    return Path(__file__).resolve().parents[2] / settings["init"]
 
 
 def train_shapes_model(cache_dir: Path, *, log: bool = False, bar: float = MAP50_BAR, settings: dict | None = None) -> Path:
@@ -187,20 +212,23 @@ def train_shapes_model(cache_dir: Path, *, log: bool = False, bar: float = MAP50
     folder.mkdir(parents=True, exist_ok=True)
     work = folder / "work"
     shutil.rmtree(work, ignore_errors=True)
-    data = write_dataset(work / "data", settings["images"], 48, settings["size"], settings["seed"])
+    data = write_dataset(work / "data", settings["images"], 48, settings["size"], settings["seed"],
+                         tuple(settings["photos"]), tuple(settings["radius"]))
     YOLO = ultralytics_offline()  # noqa: N806 - the class
-    weights, scores = "yolo11n.yaml", []
+    init = _init_weights(settings)
+    weights, scores = str(init) if init else "yolo11n.yaml", []
     for round_ in range(settings["rounds"]):
         model = YOLO(weights, task="detect")
         model.train(
             data=str(data), epochs=settings["epochs"] if round_ == 0 else settings["more_epochs"],
-            imgsz=settings["imgsz"], batch=settings["batch"], seed=settings["seed"] + round_, pretrained=round_ > 0, plots=False, val=False,
+            imgsz=settings["imgsz"], batch=settings["batch"], seed=settings["seed"] + round_, pretrained=round_ > 0 or init is not None, plots=False, val=False,
             amp=False, device="cpu", workers=0, deterministic=True, project=str(work), name=f"round{round_}",
             exist_ok=True, verbose=log, cache=True, patience=0, mosaic=1.0, close_mosaic=10, degrees=0.0, hsv_h=0.0,
-            warmup_epochs=1 if round_ == 0 else 0, optimizer="AdamW", lr0=0.002 if round_ == 0 else 0.001,
+            warmup_epochs=1 if round_ == 0 and init is None else 0, optimizer="AdamW",
+            lr0=0.002 if round_ == 0 and init is None else 0.001,
         )
         weights = str(work / f"round{round_}" / "weights" / "last.pt")
-        scores.append(held_out_map50(Path(weights)))
+        scores.append(held_out_map50(Path(weights), settings))
         if log:
             print(f"shapes model, round {round_ + 1}: held-out mAP50 {scores[-1]:.3f} (bar {bar})")
         if scores[-1] >= bar:
@@ -215,13 +243,18 @@ def train_shapes_model(cache_dir: Path, *, log: bool = False, bar: float = MAP50
     return final
 
 
-def held_out_clip() -> tuple[list[np.ndarray], list[list[Shape]]]:
-    """60 frames of 6 random movers over two photos the model never saw in training, with ground truth."""
+def held_out_clip(settings: dict | None = None) -> tuple[list[np.ndarray], list[list[Shape]]]:
+    """60 frames of 6 random movers over two photos the model never saw in training, with ground truth.
+
+    In the scene size and shape sizes of ``settings`` (default :data:`TRAIN`).
+    """
+    settings = settings or TRAIN
     rng = np.random.default_rng(2024)
-    size = TRAIN["size"]
+    size = settings["size"]
+    scale = settings["radius"][0] / TRAIN["radius"][0]
     frames, truth = [], []
     for bg in HELD_OUT:
-        f, t = moving_clip(random_movers(rng, 6, size), 30, size, bg=bg, seed=11)
+        f, t = moving_clip(random_movers(rng, 6, size, scale=scale), 30, size, bg=bg, seed=11)
         frames += f
         truth += t
     return frames, truth
@@ -239,15 +272,16 @@ def map50(predictions: list[tuple[np.ndarray, np.ndarray, np.ndarray]], truth: l
     return float(MeanAveragePrecision().update(preds, targets).compute().map50)
 
 
-def held_out_map50(weights: Path) -> float:
+def held_out_map50(weights: Path, settings: dict | None = None) -> float:
     """The model's mAP50 on :func:`held_out_clip`, run by Ultralytics' own predictor at the training size."""
     from vision_desk.stages.detection.model_cache import ultralytics_offline
 
-    frames, truth = held_out_clip()
+    settings = settings or TRAIN
+    frames, truth = held_out_clip(settings)
     model = ultralytics_offline()(str(weights), task="detect")
     predictions = []
     for image in frames:
-        boxes = model.predict(image, imgsz=TRAIN["imgsz"], conf=0.01, device="cpu", verbose=False)[0].boxes
+        boxes = model.predict(image, imgsz=settings["imgsz"], conf=0.01, device="cpu", verbose=False)[0].boxes
         predictions.append((boxes.xyxy.numpy(), boxes.conf.numpy(), boxes.cls.numpy().astype(int)))
     return map50(predictions, truth)
 
@@ -308,17 +342,79 @@ def moving_clip(movers: list[Mover], n: int, size: tuple[int, int] = (640, 360),
     return frames, truth
 
 
-def random_movers(rng: np.random.Generator, count: int, size: tuple[int, int] = (640, 360), n: int = 60) -> list[Mover]:
-    """Movers of the training sizes, one per cell of a 3-column grid, drifting slowly (little overlap), for detection clips."""
+def parity_clip(settings: dict, kind: str, n: int = 120) -> tuple[list[np.ndarray], list[list[Shape]], tuple[int, int, int, int]]:
+    """A clip of a profile's world that its model never saw, its ground truth and a counting line across it.
+
+    kind ``cross``: shapes enter from the edges, cross each other (one passing partly in front of another),
+    cross the line and leave, over ``gravel``. kind ``pan``: the camera pans across ``moon`` at 4 px per frame
+    (times the world's scale), so parked shapes slide through the view and out while others move on their own.
+    Both use photos outside every profile's training set. The line is vertical, at the middle of the frame.
+    """
+    w, h = settings["size"]
+    k = settings["radius"][0] / TRAIN["radius"][0]  # the world's scale: 1 at 640x360, 1.5 at 960x540
+    if kind == "cross":
+        movers = [
+            Mover("circle", -40 * k, 0.30 * h, 6.0 * k, 0.0, 36 * k, 1),  # enters left, leaves right
+            Mover("triangle", w + 40 * k, 0.42 * h, -6.5 * k, 0.0, 34 * k, 2),  # meets the circle mid-way, in front
+            Mover("square", 0.28 * w, -40 * k, 0.0, 4.0 * k, 32 * k, 3),  # enters at the top, leaves at the bottom
+            Mover("circle", 0.80 * w, 0.80 * h, -3.0 * k, -1.0 * k, 30 * k, 4, turn=70),  # crosses the line, comes back
+            Mover("square", 0.10 * w, 0.82 * h, 2.0 * k, 0.0, 34 * k, 5),  # slow, stays left of the line
+        ]
+        frames, truth = moving_clip(movers, n, (w, h), bg="gravel", seed=21)
+    elif kind == "pan":
+        movers = [  # in the coordinates of the panorama (twice as wide as the view)
+            Mover("square", 0.55 * w, 0.30 * h, 0.0, 0.0, 34 * k, 1),  # parked: slides left as the camera pans right
+            Mover("triangle", 0.90 * w, 0.65 * h, 0.0, 0.0, 36 * k, 2),
+            Mover("circle", 1.30 * w, 0.40 * h, 0.0, 0.0, 32 * k, 3),  # parked beyond the first view, enters from the right
+            Mover("circle", 0.10 * w, 0.75 * h, 5.5 * k, 0.0, 30 * k, 4),  # drives along with the camera, a little faster
+            Mover("triangle", 1.20 * w, 0.15 * h, -2.0 * k, 1.5 * k, 32 * k, 5),
+        ]
+        frames, truth = panning_clip(movers, n, (w, h), pan=4.0 * k, bg="moon", seed=22)
+    else:
+        raise ValueError(f"unknown parity clip kind {kind!r}; use cross or pan")
+    return frames, truth, (w // 2, 8, w // 2, h - 8)
+
+
+def panning_clip(movers: list[Mover], n: int, size: tuple[int, int], pan: float, bg: str, seed: int = 0
+                 ) -> tuple[list[np.ndarray], list[list[Shape]]]:
+    """Frames of a camera panning right at ``pan`` px per frame over a panorama (the photo at twice the view's
+    width) with movers in panorama coordinates, and per frame the shapes in view, in view coordinates."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    panorama = background(bg, (2 * w, h))
+    colors = {m.track_id: tuple(int(np.clip(c + rng.integers(-25, 26), 0, 255)) for c in COLORS[m.label]) for m in movers}
+    frames, truth = [], []
+    for t in range(n):
+        x0 = pan * t
+        if x0 + w > 2 * w:
+            raise ValueError(f"a pan of {pan} px per frame leaves the panorama after {int(w / pan)} frames; make the clip shorter")
+        offset = np.float32([[1, 0, -x0], [0, 1, 0]])  # sub-pixel pan, as a real camera gives
+        img = cv2.warpAffine(panorama, offset, (w, h), flags=cv2.INTER_LINEAR)
+        shown = []
+        for m in movers:
+            at = m.at(t)
+            s = Shape(at.label, at.cx - x0, at.cy, at.r, at.track_id)
+            draw_shape(img, s, colors[m.track_id])
+            if visible(s, size) is not None:
+                shown.append(s)
+        frames.append(img)
+        truth.append(shown)
+    return frames, truth
+
+
+def random_movers(rng: np.random.Generator, count: int, size: tuple[int, int] = (640, 360), n: int = 60,
+                  scale: float = 1.0) -> list[Mover]:
+    """Movers of the training sizes (times scale), one per cell of a 3-column grid, drifting slowly (little
+    overlap), for detection clips."""
     w, h = size
     rows = max(1, (count + 2) // 3)
     movers = []
     for k in range(count):
-        r = float(rng.uniform(28, 52))
+        r = float(rng.uniform(28, 52)) * scale
         cx = (k % 3 + 0.5) * w / 3 + rng.uniform(-0.1, 0.1) * w / 3
         cy = (k // 3 + 0.5) * h / rows + rng.uniform(-0.1, 0.1) * h / rows
         angle = rng.uniform(0, 2 * np.pi)
-        speed = float(rng.uniform(0.5, 1.5))
+        speed = float(rng.uniform(0.5, 1.5)) * scale
         movers.append(Mover(CLASSES[int(rng.integers(len(CLASSES)))], float(cx), float(cy), speed * np.cos(angle), speed * np.sin(angle), r, k + 1))
     return movers
 
@@ -350,22 +446,23 @@ def write_movers_clip(path: Path, movers: list[Mover], n: int, size: tuple[int, 
     return path
 
 
-def prune_cache(cache_dir: Path, keep: Path) -> None:
-    """Removes shapes models (and their exports) of older generator versions from cache_dir."""
+def prune_cache(cache_dir: Path, keep: Path, prefix: str = "shapes") -> None:
+    """Removes models named ``<prefix>-*`` (and their exports) other than keep's from cache_dir: older versions."""
     keep_dir = Path(keep).parent.resolve()
-    for folder in Path(cache_dir).glob("shapes-*"):
+    for folder in Path(cache_dir).glob(f"{prefix}-*"):
         if folder.is_dir() and folder.resolve() != keep_dir:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-if __name__ == "__main__":  # python -m vision_desk.benchmarks.shapes OUT.pt: rebuilds the committed test model
+if __name__ == "__main__":  # python -m vision_desk.benchmarks.shapes OUT.pt [PROFILE]: rebuilds a committed test model
     import sys
     import tempfile
 
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m vision_desk.benchmarks.shapes OUT.pt")
+    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] not in PROFILES):
+        sys.exit(f"usage: python -m vision_desk.benchmarks.shapes OUT.pt [{'|'.join(PROFILES)}]  (default: fixture)")
+    profile = PROFILES[sys.argv[2] if len(sys.argv) == 3 else "fixture"]
     with tempfile.TemporaryDirectory() as tmp:
-        built = train_shapes_model(Path(tmp), log=True, settings=FIXTURE_TRAIN)
-        score = held_out_map50(built)
+        built = train_shapes_model(Path(tmp), log=True, settings=profile)
+        score = held_out_map50(built, profile)
         shutil.copyfile(built, sys.argv[1])
     print(f"wrote {sys.argv[1]} (held-out mAP50 {score:.4f}, sha256 {hashlib.sha256(Path(sys.argv[1]).read_bytes()).hexdigest()[:16]})")

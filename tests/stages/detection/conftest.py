@@ -21,35 +21,38 @@ from vision_desk.benchmarks.shapes import Mover, moving_clip
 
 ROOT = Path(__file__).resolve().parents[3]
 CACHE = ROOT / ".test-cache" / "detection"
-FIXTURE = ROOT / "tests" / "fixtures" / "shapes-yolo11n.pt"
+FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURE = FIXTURES / "shapes-yolo11n.pt"
 SIZE = (640, 360)
 #: The network input for the shapes model: it was trained at 128 on 640x360 scenes.
 IMGSZ = 128
 
 
-@pytest.fixture(scope="session")
-def shapes_model() -> Path:
-    """YOLO11n trained from scratch on circles, squares and triangles pasted on scikit-image photos.
-
-    A copy of the committed fixture in a folder named by its checksum, so exports
-    built beside it are rebuilt when the fixture changes, and the repository's
-    copy is never written next to.
-    """
+def committed_model(name: str) -> Path:
+    """A copy of a committed test model in a folder named by its checksum, so exports built beside it are
+    rebuilt when the model changes, and the repository's copy is never written next to."""
     import hashlib
     import os
     import shutil
 
     from vision_desk.benchmarks.shapes import prune_cache
 
-    digest = hashlib.sha256(FIXTURE.read_bytes()).hexdigest()[:16]
-    model = CACHE / f"shapes-{digest}" / FIXTURE.name
+    fixture = FIXTURES / name
+    digest = hashlib.sha256(fixture.read_bytes()).hexdigest()[:16]
+    model = CACHE / f"{fixture.stem.split('-')[0]}-{digest}" / fixture.name
     if not model.is_file():
         model.parent.mkdir(parents=True, exist_ok=True)
         part = model.with_name(model.name + ".part")
-        shutil.copyfile(FIXTURE, part)
+        shutil.copyfile(fixture, part)
         os.replace(part, model)
-    prune_cache(CACHE, model)
+    prune_cache(CACHE, model, prefix=fixture.stem.split("-")[0])
     return model
+
+
+@pytest.fixture(scope="session")
+def shapes_model() -> Path:
+    """YOLO11n trained from scratch on circles, squares and triangles pasted on scikit-image photos, at 128."""
+    return committed_model(FIXTURE.name)
 
 
 @pytest.fixture(scope="session")

@@ -45,5 +45,6 @@ def run(args: argparse.Namespace) -> int:
                     rng = f"auto | {rng}"
             else:
                 rng = p["type"]
-            print(f"      {p['name']:<18} = {json.dumps(p['default'], ensure_ascii=False):<10} [{rng}]  {p['help']}")
+            was = f" (old name: {', '.join(p['old_names'])})" if p.get("old_names") else ""
+            print(f"      {p['name']:<18} = {json.dumps(p['default'], ensure_ascii=False):<10} [{rng}]  {p['help']}{was}")
     return 0

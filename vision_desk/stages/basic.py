@@ -177,5 +177,5 @@ class MotionStage(Stage):
                 boxes.append((x, y, x + w, y + h))
                 areas.append(int(area))
         frame.add(Detections.from_boxes(boxes, "motion", source=self.id, area=areas))
-        frame.values["motion_objects"] = len(boxes)
+        frame.values["motion_count"] = len(boxes)
         frame.values["motion_fraction"] = round(float(np.count_nonzero(mask)) / mask.size, 4)

@@ -160,7 +160,7 @@ class ColorFilterStage(Stage):
     title = "Colour filter"
     category = "Colour"
     help = ("Keeps the pixels in an HSV range (presets red, green, blue, yellow, skin or custom); each matching region "
-            "becomes an object labelled with the colour, and '<colour>_objects' / '<colour>_fraction' go in values.")
+            "becomes an object labelled with the colour, and '<colour>_count' / '<colour>_fraction' go in values.")
     Params = ColorFilterParams
 
     def process(self, frame: Frame) -> None:
@@ -173,7 +173,7 @@ class ColorFilterStage(Stage):
             polygon=[r["polygon"] for r in regions], area=[r["area"] for r in regions],
             centroid=[r["centroid"] for r in regions],
         ))
-        frame.values[f"{p.preset}_objects"] = len(regions)
+        frame.values[f"{p.preset}_count"] = len(regions)
         frame.values[f"{p.preset}_fraction"] = round(float(np.count_nonzero(mask)) / mask.size, 4)
         if p.output == "masked":
             frame.image = cv2.bitwise_and(frame.image, frame.image, mask=mask)

@@ -103,7 +103,7 @@ class WatershedStage(Stage):
         labels, n = watershed_labels(frame.image, fg, p.min_distance)
         boxes, areas = region_boxes(labels, n, p.min_area)
         frame.add(Detections.from_boxes(boxes, "region", source=self.id, area=areas))
-        frame.values["watershed_regions"] = len(boxes)
+        frame.values["watershed_count"] = len(boxes)
         frame.extras[self.id] = labels == -1
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:

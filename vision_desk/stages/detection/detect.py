@@ -262,7 +262,7 @@ class DetectStage(Stage):
             for xyxy, score, cls, keypoints in model.detect(images, p.confidence, p.iou, self._class_ids, p.max_det):
                 det = Detections.from_boxes(xyxy, [self.names[int(c)] for c in cls], score, class_id=cls,
                                             keypoints=keypoints, source=self.id)
-                out.append((det, {"detect_objects": len(det)}))
+                out.append((det, {"detect_count": len(det)}))
             return out
         results = model.predict(images, **self._predict_args(shape))
         out = []
@@ -273,7 +273,7 @@ class DetectStage(Stage):
                 out.append((Detections(), values))
             else:
                 det = result_to_detections(r, self.id, self.names)
-                out.append((det, {"detect_objects": len(det)}))
+                out.append((det, {"detect_count": len(det)}))
         return out
 
     def process(self, frame: Frame) -> None:

@@ -102,7 +102,7 @@ class LandmarksStage(Stage):
         else:
             columns = {"landmarks": landmarks, **({"head_pose": pose_dicts} if p.pose else {})}
             frame.add(Detections.from_boxes(boxes, "face", source=self.id, **columns))
-        frame.values["landmark_faces"] = len(points)
+        frame.values["landmarks_count"] = len(points)
         if poses:
             yaw, pitch, roll, _, _ = poses[0]  # the largest face: MTCNN's faces come largest first
             frame.values.update(head_yaw=round(yaw, 1), head_pitch=round(pitch, 1), head_roll=round(roll, 1))

@@ -71,6 +71,23 @@ def test_stages_json_lists_parameters() -> None:
     assert method["choices"] == ["gaussian", "median", "bilateral", "box"]
 
 
+def test_stages_json_lists_the_values_and_columns_each_stage_writes() -> None:
+    from vision_desk.engine.stage import all_stages
+
+    r = cli("stages", "--json")
+    assert r.returncode == 0
+    stages = {s["id"]: s for s in json.loads(r.stdout)}
+    declared = all_stages()  # in this process other tests may have registered stages of their own: compare the listed ones
+    assert {sid: (s["values"], s["columns"]) for sid, s in stages.items()} == {
+        sid: (declared[sid].values, declared[sid].columns) for sid in stages}
+    assert len(stages) > 60
+    assert stages["detect"]["values"]["detect_count"] and stages["motion"]["values"]["motion_count"]
+    assert stages["hog"]["values"].keys() == {"hog_count"} and stages["ocr"]["columns"].keys() == {"polygon", "text"}
+    assert "<name>_in_<class>" in stages["count"]["values"] and stages["blur"]["values"] == {}
+    text = cli("stages").stdout
+    assert "      values: hog_count\n" in text and "      columns: polygon, text\n" in text
+
+
 def test_stages_lists_each_parameters_old_names() -> None:
     stages = {s["id"]: s for s in json.loads(cli("stages", "--json").stdout)}
     every = next(p for p in stages["faces"]["params"] if p["name"] == "every")

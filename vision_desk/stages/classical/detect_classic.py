@@ -108,6 +108,7 @@ class TemplateStage(Stage):
     category = "Detection"
     help = "Finds a template image in the frame (several matches, with non-maximum suppression); works at the template's own size and angle."
     Params = TemplateParams
+    values = {"template_count": "Matches found (the 'match' objects).", "template_best": "Score of the best match (0 without one)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -205,6 +206,7 @@ class HaarStage(Stage):
     category = "Detection"
     help = "Viola-Jones Haar cascades shipped with OpenCV: faces, eyes, smiles, full/upper/lower bodies, cat faces and plates. Use downscale on large frames."
     Params = HaarParams
+    values = {"haar_count": "Objects found."}
 
     def setup(self) -> None:
         load_cascade(self.params.cascade)
@@ -279,6 +281,7 @@ class HogStage(Stage):
     help = "Finds standing people with HOG features and a linear SVM (OpenCV's default model). Slow on a CPU: raise downscale for speed."
     Params = HogParams
     heavy = True
+    values = {"hog_count": "People found (the 'person' objects)."}
 
     def setup(self) -> None:
         people_detector()

@@ -162,6 +162,9 @@ class ColorFilterStage(Stage):
     help = ("Keeps the pixels in an HSV range (presets red, green, blue, yellow, skin or custom); each matching region "
             "becomes an object labelled with the colour, and '<colour>_count' / '<colour>_fraction' go in values.")
     Params = ColorFilterParams
+    values = {"<preset>_count": "Regions of the colour found (one object each), e.g. red_count.",
+              "<preset>_fraction": "Share of the frame in the colour range (0-1)."}
+    columns = {"polygon": "The region's outline.", "area": "Area in pixels.", "centroid": "Centre of mass (x, y)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

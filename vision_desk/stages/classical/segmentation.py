@@ -96,6 +96,8 @@ class WatershedStage(Stage):
     category = "Segmentation"
     help = "Separates touching objects (coins, cells) with a marker-based watershed on the distance transform; one object per region, count in values."
     Params = WatershedParams
+    values = {"watershed_count": "Regions found (the 'region' objects)."}
+    columns = {"area": "Area in pixels."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -137,6 +139,7 @@ class GrabCutStage(Stage):
     help = "Cuts the object out of a rectangle with GrabCut (colour models + graph cut); foreground share in values. Slow: seconds per 720p frame at full size, well under one at the default downscale of 4."
     Params = GrabCutParams
     heavy = True
+    values = {"grabcut_fraction": "Share of the rectangle cut out as foreground (0-1)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -201,6 +204,7 @@ class InpaintStage(Stage):
     category = "Segmentation"
     help = "Repairs the pixels picked by a brightness threshold or a colour range (scratches, text, logos) from their surroundings. Slows down as the mask grows."
     Params = InpaintParams
+    values = {"inpaint_fraction": "Share of the frame repaired (0-1)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

@@ -96,6 +96,10 @@ class DetectStage(Stage):
             "Heavy: fast on a GPU; on the CPU it runs an OpenVINO export built once per model and frame shape.")
     Params = DetectParams
     heavy = True
+    values = {"detect_count": "Objects found (detect, segment, pose, obb models).",
+              "detect_class": "Classification models: the best label.", "detect_class_score": "Its probability.",
+              "detect_top": "The top_k [label, probability] pairs."}
+    columns = {"polygon": "Segment: the mask's outline; obb: the box's four corners.", "angle": "obb: the box's angle in degrees."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

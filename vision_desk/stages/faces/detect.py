@@ -70,6 +70,9 @@ class FacesStage(Stage):
             "or 'unknown', voted per track. Heavy: about half a second per 720p frame on two CPU cores.")
     Params = FacesParams
     heavy = True
+    values = {"faces_count": "Faces found (the 'face' objects).", "faces_known": "With recognize: faces named from the gallery.",
+              "faces_unknown": "With recognize: faces not named."}
+    columns = {"identity": "With recognize: the name, or 'unknown'.", "similarity": "With recognize: similarity to that name."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

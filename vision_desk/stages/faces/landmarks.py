@@ -82,6 +82,9 @@ class LandmarksStage(Stage):
             "(values head_yaw/head_pitch/head_roll of the largest face, degrees). Heavy without a 'faces' stage before it.")
     Params = LandmarksParams
     heavy = True
+    values = {"landmarks_count": "Faces given landmarks.", "head_yaw": "With pose: the largest face's yaw in degrees.",
+              "head_pitch": "With pose: its pitch in degrees.", "head_roll": "With pose: its roll in degrees."}
+    columns = {"landmarks": "68 points [[x, y], ...].", "head_pose": "With pose: {yaw, pitch, roll} in degrees."}
 
     def setup(self) -> None:
         predict_landmarks(np.zeros((64, 64, 3), np.uint8), np.array([[8, 8, 56, 56]]))  # loads the predictor

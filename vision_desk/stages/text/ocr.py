@@ -196,6 +196,8 @@ class OcrStage(Stage):
             "Heavy: seconds per 720p frame on a CPU, so use 'every N frames' or a region of interest.")
     Params = OcrParams
     heavy = True
+    values = {"ocr_count": "Text regions (the 'text' objects).", "ocr_fresh": "True on frames read, false on frames carried."}
+    columns = {"polygon": "The region's outline.", "text": "The text read."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

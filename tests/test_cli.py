@@ -71,6 +71,46 @@ def test_stages_json_lists_parameters() -> None:
     assert method["choices"] == ["gaussian", "median", "bilateral", "box"]
 
 
+def test_stages_json_lists_the_values_and_columns_each_stage_writes() -> None:
+    from vision_desk.engine.stage import all_stages
+
+    r = cli("stages", "--json")
+    assert r.returncode == 0
+    stages = {s["id"]: s for s in json.loads(r.stdout)}
+    declared = all_stages()  # in this process other tests may have registered stages of their own: compare the listed ones
+    assert {sid: (s["values"], s["columns"]) for sid, s in stages.items()} == {
+        sid: (declared[sid].values, declared[sid].columns) for sid in stages}
+    assert len(stages) > 60
+    assert stages["detect"]["values"]["detect_count"] and stages["motion"]["values"]["motion_count"]
+    assert stages["hog"]["values"].keys() == {"hog_count"} and stages["ocr"]["columns"].keys() == {"polygon", "text"}
+    assert "<name>_in_<class>" in stages["count"]["values"] and stages["blur"]["values"] == {}
+    text = cli("stages").stdout
+    assert "      values: hog_count\n" in text and "      columns: polygon, text\n" in text
+
+
+def test_stages_lists_each_parameters_old_names() -> None:
+    stages = {s["id"]: s for s in json.loads(cli("stages", "--json").stdout)}
+    every = next(p for p in stages["faces"]["params"] if p["name"] == "every")
+    assert every["old_names"] == ["every_n"]
+    assert "(old name: every_n_frames)" in cli("stages").stdout
+
+
+def test_a_pipeline_with_old_names_runs_with_one_notice_per_old_name(tmp_path: Path) -> None:
+    pipeline = tmp_path / "old.yaml"
+    pipeline.write_text("stages:\n  - stage: template\n    params: {threshold: 0.7}\n"
+                        "  - stage: hog\n    params: {min_score: 0.5, downscale: 4}\n")
+    exp = tmp_path / "o.jsonl"
+    r = cli("run", "demo:", "--pipeline", str(pipeline), "--set", "hog.min_score=0.4", "--max-frames", "2", "--export", str(exp))
+    assert r.returncode == 0, r.stderr
+    notices = [line for line in r.stderr.splitlines() if line.startswith("notice: ")]
+    assert len(notices) == 3, r.stderr
+    assert "stage 1 'template': parameter 'threshold' is now 'confidence'" in notices[0]
+    assert "stage 2 'hog': parameter 'min_score' is now 'confidence'" in notices[1]
+    assert notices[2].startswith("notice: --set 'hog.min_score=0.4': parameter 'min_score' of stage 'hog' is now 'confidence'")
+    values = json.loads(exp.read_text().splitlines()[0])["values"]
+    assert {"template_count", "hog_count"} <= set(values) and "hog_people" not in values
+
+
 def test_batch_exit_code_reflects_failures(tmp_path: Path, clip_300: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "good.mp4").write_bytes(clip_300.read_bytes())

@@ -49,7 +49,7 @@ def test_snapshot_and_jsonl_export(qtbot, window) -> None:
     qtbot.waitUntil(lambda: sink._file.closed, timeout=10000)
     records = [json.loads(line) for line in window.output.last_export.read_text().splitlines()]
     assert len(records) >= 3 and {"frame", "time", "objects", "values"} <= set(records[0])
-    assert "motion_objects" in records[-1]["values"]
+    assert "motion_count" in records[-1]["values"]
 
 
 def test_closing_while_recording_finalises_and_leaves_no_threads(qtbot, settings) -> None:

@@ -145,6 +145,22 @@ def test_loading_a_broken_file_is_one_sentence(editor, tmp_path: Path) -> None:
     assert editor.spec().name == "three"
 
 
+def test_loading_a_file_with_an_old_name_says_so_and_saving_updates_it(editor, tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("name: old\nstages:\n  - stage: template\n    params: {threshold: 0.65}\n")
+    messages = []
+    editor.message.connect(messages.append)
+    assert editor.load_file(old)
+    [message] = messages
+    assert message.startswith("Loaded pipeline 'old' from old.yaml. ") and "\n" not in message
+    assert "parameter 'threshold' is now 'confidence'" in message
+    editor.list.setCurrentRow(0)
+    assert editor.panel.controls["confidence"].value() == pytest.approx(0.65)  # the control shows the file's value
+    assert editor.save_file(old)
+    assert "threshold" not in old.read_text() and load_spec(old).notices == []
+    assert load_spec(old).stages[0].params["confidence"] == pytest.approx(0.65)
+
+
 def test_search_filters_the_categorised_list(qtbot, editor) -> None:
     picker = editor.stage_picker
     everything = picker.visible_ids()

@@ -30,6 +30,8 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.pipeline)
     if args.overrides:
         spec = apply_overrides(spec, args.overrides)
+    for notice in spec.notices:
+        print(f"notice: {notice}", file=sys.stderr)
     bars: dict[str, tqdm] = {}
 
     def on_progress(p) -> None:  # noqa: ANN001

@@ -32,6 +32,8 @@ def build_pipeline(path: str | None, overrides: list[str], stage_errors: str = "
     spec = load_spec(path) if path else PipelineSpec("none")
     if overrides:
         spec = apply_overrides(spec, overrides)
+    for notice in spec.notices:
+        print(f"notice: {notice}", file=sys.stderr)
     return Pipeline(spec, stage_errors=stage_errors)
 
 

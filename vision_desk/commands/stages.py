@@ -1,4 +1,4 @@
-"""`vision-desk stages [--json]`: every stage and its parameters."""
+"""`vision-desk stages [--json]`: every stage, its parameters and the values and object columns it writes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ ORDER = 30
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("stages", help="list every stage and its parameters")
+    p = sub.add_parser("stages", help="list every stage, its parameters and the values and object columns it writes")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=run)
 
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def catalogue() -> list[dict]:
     return [
         {"id": sid, "title": cls.title, "category": cls.category, "help": cls.help, "heavy": cls.heavy,
-         "params": [s.as_dict() for s in describe(cls.Params)]}
+         "params": [s.as_dict() for s in describe(cls.Params)], "values": dict(cls.values), "columns": dict(cls.columns)}
         for sid, cls in all_stages().items()
     ]
 
@@ -45,5 +45,9 @@ def run(args: argparse.Namespace) -> int:
                     rng = f"auto | {rng}"
             else:
                 rng = p["type"]
-            print(f"      {p['name']:<18} = {json.dumps(p['default'], ensure_ascii=False):<10} [{rng}]  {p['help']}")
+            was = f" (old name: {', '.join(p['old_names'])})" if p.get("old_names") else ""
+            print(f"      {p['name']:<18} = {json.dumps(p['default'], ensure_ascii=False):<10} [{rng}]  {p['help']}{was}")
+        for kind in ("values", "columns"):
+            if row[kind]:
+                print(f"      {kind}: {', '.join(row[kind])}")
     return 0

@@ -18,10 +18,10 @@ import enum
 import types
 import typing
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 #: Widget hints the GUI understands beyond what the type implies. Value shapes:
 #:   color  -> tuple[int, int, int] in BGR order
@@ -35,9 +35,45 @@ Widget = Literal["path", "image_path", "color", "point", "points", "rect", "line
 
 
 class StageParams(BaseModel):
-    """Base class of every stage's parameter model (unknown keys are errors)."""
+    """Base class of every stage's parameter model (unknown keys are errors).
+
+    Class attributes:
+        old_names: earlier names of parameters, old -> new. Pipeline files and
+            ``--set`` written with an old name still load: the value goes to the
+            new name, and the loader tells the user once (see :meth:`upgrade_names`).
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+    old_names: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def upgrade_names(cls, params: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """The parameters with old names replaced by new ones (order kept), and the (old, new) pairs replaced.
+
+        Raises:
+            ValueError: one sentence, when a parameter is given under both its old and its new name.
+        """
+        upgraded: dict[str, Any] = {}
+        renamed: list[tuple[str, str]] = []
+        for name, value in params.items():
+            new = cls.old_names.get(name)
+            if new is None:
+                upgraded[name] = value
+                continue
+            if new in params:
+                raise ValueError(f"parameter '{name}' is the old name of '{new}', and both are given; keep only '{new}'")
+            upgraded[new] = value
+            renamed.append((name, new))
+        return upgraded, renamed
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_old_names(cls, data: Any) -> Any:
+        # Every way in (files, --set, the GUI, code) takes old names; telling the user is the loader's job.
+        if cls.old_names and isinstance(data, dict):
+            return cls.upgrade_names(data)[0]
+        return data
 
 
 def param(
@@ -119,6 +155,7 @@ class ParamSpec:
     file_filter: str | None = None
     optional: bool = False
     auto: bool = False  # an int that also takes "auto" (int_or_auto)
+    old_names: tuple[str, ...] = ()  # earlier names still accepted in files and --set
 
     def as_dict(self) -> dict[str, Any]:
         out = {"name": self.name, "type": self.kind, "default": _plain(self.default), "title": self.title, "help": self.help}
@@ -131,6 +168,8 @@ class ParamSpec:
             out["optional"] = True
         if self.auto:
             out["auto"] = True
+        if self.old_names:
+            out["old_names"] = list(self.old_names)
         return out
 
 
@@ -202,6 +241,7 @@ def describe(params_model: type[StageParams]) -> list[ParamSpec]:
                 file_filter=extra.get("file_filter"),
                 optional=optional,
                 auto=auto is not None,
+                old_names=tuple(old for old, new in params_model.old_names.items() if new == name),
             )
         )
     return specs
@@ -215,15 +255,20 @@ def parse_cli_value(text: str) -> Any:
         return text
 
 
-def format_validation_error(err: ValidationError, where: str) -> str:
-    """Turns a pydantic error into one sentence naming where, which parameter and why."""
+def format_validation_error(err: ValidationError, where: str, old_names: dict[str, str] | None = None) -> str:
+    """Turns a pydantic error into one sentence naming where, which parameter and why.
+
+    ``old_names`` (new -> old) names the old name a parameter was given under, so the user finds it in the file.
+    """
     parts = []
     for e in err.errors():
         loc = ".".join(str(p) for p in e["loc"]) or "(parameters)"
+        old = (old_names or {}).get(e["loc"][0]) if e["loc"] else None
+        name = f"'{loc}' (old name '{old}')" if old else f"'{loc}'"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "is not a parameter of this stage"
         got = e.get("input")
         got_text = "" if e["type"] == "extra_forbidden" or isinstance(got, dict) else f" (got {got!r})"
-        parts.append(f"parameter '{loc}' {msg[0].lower() + msg[1:]}{got_text}")
+        parts.append(f"parameter {name} {msg[0].lower() + msg[1:]}{got_text}")
     return f"{where}: " + "; ".join(parts) + "."

@@ -44,11 +44,16 @@ class StageSpec:
 
 @dataclass
 class PipelineSpec:
-    """A whole pipeline file: a name, an optional default source and the stages in order."""
+    """A whole pipeline file: a name, an optional default source and the stages in order.
+
+    ``notices`` are one-line messages for the user about a file that loaded but
+    should be updated (an old parameter name); they are not part of the file.
+    """
 
     name: str = "untitled"
     stages: list[StageSpec] = field(default_factory=list)
     source: str | None = None
+    notices: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -88,6 +93,7 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
     if unknown:
         raise PipelineError(f"{where}: unknown top-level key(s) {sorted(unknown)}; allowed are name, source, stages.")
     specs = []
+    notices: list[str] = []
     for i, entry in enumerate(data["stages"], start=1):
         if not isinstance(entry, dict) or "stage" not in entry:
             raise PipelineError(f"{where}: stage {i} must be a mapping with a 'stage' key.")
@@ -105,17 +111,31 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
             cls = stage_class(sid)
         except PipelineError as err:
             raise PipelineError(f"{where}: stage {i}: {err}") from None
-        validate_params(cls, params, f"{where}: stage {i} '{sid}'")
-        specs.append(StageSpec(sid, dict(params), enabled))
-    return PipelineSpec(name=str(data.get("name") or "untitled"), stages=specs, source=data.get("source"))
+        stage_where = f"{where}: stage {i} '{sid}'"
+        validate_params(cls, params, stage_where)
+        params, renamed = cls.Params.upgrade_names(params)  # the spec keeps the new names, so saving updates the file
+        notices += [f"{stage_where}: parameter '{old}' is now '{new}'; the file still loads, "
+                    f"write '{new}' in it (or save it from the app) to update it." for old, new in renamed]
+        specs.append(StageSpec(sid, params, enabled))
+    return PipelineSpec(name=str(data.get("name") or "untitled"), stages=specs, source=data.get("source"), notices=notices)
+
+
+def upgrade_names(cls: type[Stage], params: dict[str, Any], where: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    """A copy of the parameters under their current names and the (old, new) names replaced (see
+    ``StageParams.old_names``); PipelineError names where a parameter is given under both names."""
+    try:
+        return cls.Params.upgrade_names(params)
+    except ValueError as err:
+        raise PipelineError(f"{where}: {err}.") from None
 
 
 def validate_params(cls: type[Stage], params: dict[str, Any], where: str) -> StageParams:
     """Builds a stage's parameter model, raising PipelineError that names where and which parameter."""
+    params, renamed = upgrade_names(cls, params, where)
     try:
         return cls.Params(**params)
     except ValidationError as err:
-        raise PipelineError(format_validation_error(err, where)) from None
+        raise PipelineError(format_validation_error(err, where, {new: old for old, new in renamed})) from None
 
 
 def apply_overrides(spec: PipelineSpec, overrides: list[str]) -> PipelineSpec:
@@ -134,8 +154,14 @@ def apply_overrides(spec: PipelineSpec, overrides: list[str]) -> PipelineSpec:
         if not 1 <= nth <= len(matches):
             raise PipelineError(f"--set {item!r}: the pipeline has {len(matches)} '{sid}' stage(s).")
         entry = matches[nth - 1]
+        cls = stage_class(sid)
+        new = cls.Params.old_names.get(name)
+        if new is not None:  # the later --set wins over the file's value, whichever name the file used
+            spec.notices.append(f"--set {item!r}: parameter '{name}' of stage '{sid}' is now '{new}'; "
+                                f"the value was set, write --set {target}.{new}=... to update the command.")
+            name = new
         entry.params[name] = parse_cli_value(raw)
-        validate_params(stage_class(sid), entry.params, f"--set {item!r}: stage '{sid}'")
+        validate_params(cls, entry.params, f"--set {item!r}: stage '{sid}'")
     return spec
 
 
@@ -261,6 +287,7 @@ class Pipeline:
         """Changes some parameters of a stage (checked now against earlier edits, applied at the next frame)."""
         with self._lock:
             pos, slot = self._find(slot_id)
+            changes, _ = upgrade_names(type(slot.stage), changes, f"stage {pos + 1} '{slot.stage.id}'")
             merged = {**slot.wanted_params.model_dump(), **changes}
             slot.wanted_params = validate_params(type(slot.stage), merged, f"stage {pos + 1} '{slot.stage.id}'")
             self._edited = True

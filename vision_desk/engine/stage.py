@@ -13,6 +13,7 @@ listing stages stays instant.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import numpy as np
@@ -38,6 +39,14 @@ class Stage:
         help: one or two sentences; heavy stages say so here.
         Params: the parameter model.
         heavy: slow by nature on a CPU (the GUI marks it).
+        values: the per-frame values it writes (``frame.values``), name -> one line.
+        columns: the per-object columns it writes (``Detections.data``), name -> one line.
+
+    A name in ``values`` or ``columns`` may hold a part in angle brackets: the
+    value of the parameter of that name (``<preset>_count`` is ``red_count``
+    when preset is red), or any word (``<name>_in_<class>``); see :func:`output_matches`.
+    A per-object count is ``<prefix>_count``, the prefix being the stage id or
+    what it finds (``motion_count``).
     """
 
     id: ClassVar[str] = ""
@@ -46,6 +55,8 @@ class Stage:
     help: ClassVar[str] = ""
     Params: ClassVar[type[StageParams]] = NoParams
     heavy: ClassVar[bool] = False
+    values: ClassVar[dict[str, str]] = {}
+    columns: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -99,6 +110,24 @@ class Stage:
         """A few words on what the stage is running with, once set up (model, input size, device), for the
         monitor; empty for stages with nothing to say. Called from other threads: read attributes only."""
         return ""
+
+
+def output_matches(declared: str, name: str, params: StageParams | None = None) -> bool:
+    """Whether a value or column name a stage wrote fits one it declares.
+
+    Args:
+        declared: an exact name or a pattern, e.g. ``<preset>_count`` or ``<name>_in_<class>``.
+        name: the name written.
+        params: the stage's parameters; a ``<part>`` naming one of them must be its value, any other
+            ``<part>`` is any text.
+    """
+    fields = type(params).model_fields if params is not None else {}
+    pieces = re.split(r"<(\w+)>", declared)  # literal, placeholder, literal, ...
+    pattern = "".join(
+        re.escape(piece) if i % 2 == 0 else re.escape(str(getattr(params, piece))) if piece in fields else ".+"
+        for i, piece in enumerate(pieces)
+    )
+    return re.fullmatch(pattern, name) is not None
 
 
 def stage_class(stage_id: str) -> type[Stage]:

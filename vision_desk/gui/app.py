@@ -68,6 +68,8 @@ def run_app(args: argparse.Namespace) -> int:
     except VisionDeskError as err:
         print(f"error: {one_sentence(err)}", file=sys.stderr)
         return 1
+    for notice in spec.notices:
+        print(f"notice: {notice}", file=sys.stderr)
     window = MainWindow(settings, args.source, spec)
     window.show()
 

@@ -338,12 +338,14 @@ class PipelineEditor(QWidget):
     # -- files ---------------------------------------------------------------------
     def load_file(self, path: str | Path) -> bool:
         try:
-            self.set_spec(load_spec(path))
+            spec = load_spec(path)
+            self.set_spec(spec)
         except VisionDeskError as err:
             self.message.emit(str(err))
             return False
         self.last_dir = str(Path(path).parent)
-        self.message.emit(f"Loaded pipeline '{self._name}' from {Path(path).name}.")
+        # the notices of a file written with old parameter names follow, so saving it is the obvious next step
+        self.message.emit(" ".join([f"Loaded pipeline '{self._name}' from {Path(path).name}.", *spec.notices]))
         return True
 
     def save_file(self, path: str | Path) -> bool:

@@ -79,6 +79,7 @@ class CannyStage(Stage):
     category = "Edges"
     help = "Canny edge detector: white edges on black. Blur first to suppress noise."
     Params = CannyParams
+    values = {"edge_pixels": "Number of edge pixels."}
 
     def process(self, frame: Frame) -> None:
         edges = cv2.Canny(to_gray(frame.image), self.params.low, self.params.high)
@@ -98,6 +99,7 @@ class ThresholdStage(Stage):
     category = "Thresholds"
     help = "Turns the frame into black and white; Otsu's choice is reported as the value 'threshold'."
     Params = ThresholdParams
+    values = {"threshold": "The threshold used (Otsu's choice for otsu; the set value for binary)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -146,6 +148,9 @@ class MotionStage(Stage):
     category = "Motion"
     help = "Background subtraction (MOG2): one 'motion' object per moving region; the count is in values."
     Params = MotionParams
+    values = {"motion_count": "Moving regions found (the 'motion' objects).",
+              "motion_fraction": "Share of the frame that moves (0-1)."}
+    columns = {"area": "Contour area of the region, in pixels."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
@@ -177,5 +182,5 @@ class MotionStage(Stage):
                 boxes.append((x, y, x + w, y + h))
                 areas.append(int(area))
         frame.add(Detections.from_boxes(boxes, "motion", source=self.id, area=areas))
-        frame.values["motion_objects"] = len(boxes)
+        frame.values["motion_count"] = len(boxes)
         frame.values["motion_fraction"] = round(float(np.count_nonzero(mask)) / mask.size, 4)

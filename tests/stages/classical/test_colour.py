@@ -110,7 +110,7 @@ def test_colour_filter_finds_the_object_placed_on_a_photo(photo: str, preset: st
     np.testing.assert_allclose(objects.xyxy[0], (110, 80, 191, 161), atol=2)
     assert abs(objects.data["area"][0] - np.pi * 40**2) < 0.05 * np.pi * 40**2
     np.testing.assert_allclose(np.asarray(objects.data["centroid"][0], float), (150, 120), atol=1)
-    assert frame.values[f"{preset}_objects"] == 1
+    assert frame.values[f"{preset}_count"] == 1
     # masked output: colour only where the ball is
     assert frame.image[120, 150].tolist() == list(colour) and frame.image[5, 5].max() == 0
 

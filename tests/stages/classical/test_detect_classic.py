@@ -48,7 +48,7 @@ def test_template_found_at_its_shifted_position(face_template, shift) -> None:  
     moved = cv2.warpAffine(photo, np.float32([[1, 0, dx], [0, 1, dy]]), (512, 512), borderMode=cv2.BORDER_REFLECT)
     frame = run_frames([{"stage": "template", "params": {"template": str(path)}}], [moved])[0]
     det = frame.detections.where(source="template")
-    assert len(det) == 1 and frame.values["template_matches"] == 1
+    assert len(det) == 1 and frame.values["template_count"] == 1
     x, y, w, h = FACE_CROP
     np.testing.assert_allclose(det.xyxy[0], [x + dx, y + dy, x + dx + w, y + dy + h], atol=1)
     assert det.score[0] > 0.99 and frame.values["template_best"] > 0.99
@@ -61,7 +61,7 @@ def test_template_finds_every_copy_once(face_template) -> None:  # noqa: ANN001
     places = [(30, 40), (400, 300), (700, 100)]
     for x, y in places:
         scene[y : y + crop.shape[0], x : x + crop.shape[1]] = crop
-    boxes, scores = match_template(scene, crop, "ccoeff_normed", threshold=0.6, max_matches=10, overlap=0.3)
+    boxes, scores = match_template(scene, crop, "ccoeff_normed", confidence=0.6, max_matches=10, overlap=0.3)
     assert sorted((int(b[0]), int(b[1])) for b in boxes) == sorted(places)
     assert (scores > 0.99).all()
     # Each copy scores above the threshold at many neighbouring positions: one box each is the suppression's work.
@@ -72,7 +72,7 @@ def test_template_finds_every_copy_once(face_template) -> None:  # noqa: ANN001
 @pytest.mark.parametrize("method", ["ccoeff_normed", "ccorr_normed", "sqdiff_normed"])
 def test_template_methods_agree_on_the_best_match(face_template, method) -> None:  # noqa: ANN001
     _, crop = face_template
-    boxes, scores = match_template(skimage_bgr("astronaut"), crop, method, threshold=0.5, max_matches=1)
+    boxes, scores = match_template(skimage_bgr("astronaut"), crop, method, confidence=0.5, max_matches=1)
     assert tuple(boxes[0][:2]) == FACE_CROP[:2] and scores[0] > 0.99
 
 
@@ -91,7 +91,7 @@ def test_template_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_template_without_a_file_reports_nothing() -> None:
     frame = run_frames([{"stage": "template"}], [skimage_bgr("coffee")])[0]
-    assert frame.values["template_matches"] == 0 and frame.detections.empty
+    assert frame.values["template_count"] == 0 and frame.detections.empty
 
 
 # -- Haar cascades ------------------------------------------------------------------------------
@@ -142,30 +142,30 @@ def test_hog_finds_the_people_in_bus_jpg() -> None:
     matched = {i for i, person in enumerate(BUS_PEOPLE) if any(iou(b, person) >= 0.3 for b in boxes)}
     assert len(matched) >= 3, (boxes, matched)
     assert {0, 1, 2} <= matched  # the three people seen whole or nearly
-    assert frame.values["hog_people"] == len(boxes)
+    assert frame.values["hog_count"] == len(boxes)
 
 
 def test_hog_finds_nobody_in_a_cup_of_coffee() -> None:
     frame = run_frames([{"stage": "hog", "params": {"downscale": 1.0}}], [skimage_bgr("coffee")])[0]
-    assert frame.values["hog_people"] == 0
+    assert frame.values["hog_count"] == 0
 
 
 def test_hog_on_a_frame_smaller_than_its_window_finds_nobody() -> None:
     """OpenCV's HOG crashes the process on images smaller than its 64x128 window; the stage must not call it then."""
     frame = run_frames([{"stage": "hog"}], [skimage_bgr("coffee")[:200, :200]])[0]  # 100x100 after downscale 2
-    assert frame.values["hog_people"] == 0
+    assert frame.values["hog_count"] == 0
 
 
 # -- pipeline files and a real 720p clip ---------------------------------------------------------
 
 VALID = [
-    ("template", {"template": "waldo.png", "method": "sqdiff_normed", "threshold": 0.7, "max_matches": 5}),
+    ("template", {"template": "waldo.png", "method": "sqdiff_normed", "confidence": 0.7, "max_matches": 5}),
     ("haar", {"cascade": "smile", "scale_factor": 1.2, "min_neighbors": 20, "min_size": 25}),
     ("hog", {"downscale": 3.0, "win_stride": 4, "padding": 32, "overlap": 0.5}),
 ]
 INVALID = [
     ("template", {"method": "fuzzy"}, "method"),
-    ("template", {"threshold": 1.5}, "threshold"),
+    ("template", {"confidence": 1.5}, "confidence"),
     ("haar", {"cascade": "dog_face"}, "cascade"),
     ("haar", {"scale_factor": 1.0}, "scale_factor"),
     ("hog", {"win_stride": 5}, "win_stride"),
@@ -194,4 +194,4 @@ def test_detection_stages_over_a_720p_clip(clip_720p: Path, tmp_path: Path) -> N
         match = f.detections.where(source="template")
         assert len(match) >= 1
         np.testing.assert_allclose(match.xyxy[0][:2], [x0 - 2 * f.index, y0 - f.index // 2], atol=2)
-        assert "haar_count" in f.values and "hog_people" in f.values
+        assert "haar_count" in f.values and "hog_count" in f.values

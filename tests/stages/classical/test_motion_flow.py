@@ -50,7 +50,7 @@ def test_bg_subtract_follows_the_one_moving_object(clips, params) -> None:  # no
     assert len(frames) == 70
     for f in frames[WARM_UP:]:
         det = f.detections.where(source="bg_subtract", label="motion")
-        assert len(det) == 1 and f.values["motion_objects"] == 1, f.index
+        assert len(det) == 1 and f.values["motion_count"] == 1, f.index
         cx, cy = clips["centres"][f.index - WARM_UP]
         # Within half the disc's radius; the box trails slightly while the model absorbs the uncovered table.
         np.testing.assert_allclose(box_centres(det.xyxy)[0], [cx, cy], atol=15)
@@ -59,7 +59,7 @@ def test_bg_subtract_follows_the_one_moving_object(clips, params) -> None:  # no
 @pytest.mark.parametrize("method", ["mog2", "knn"])
 def test_bg_subtract_reports_nothing_in_a_static_clip_after_warm_up(clips, method) -> None:  # noqa: ANN001
     frames = run_clip(clips["static"], [{"stage": "bg_subtract", "params": {"method": method}}], 60)
-    assert [f.values["motion_objects"] for f in frames[5:]] == [0] * 55
+    assert [f.values["motion_count"] for f in frames[5:]] == [0] * 55
 
 
 @pytest.mark.parametrize("method", ["mog2", "knn"])
@@ -67,8 +67,8 @@ def test_bg_subtract_shadows_option_keeps_shadows_out_of_the_objects(clips, meth
     plain = run_clip(clips["shadow"], [{"stage": "bg_subtract", "params": {"method": method}}], 45)
     aware = run_clip(clips["shadow"], [{"stage": "bg_subtract", "params": {"method": method, "shadows": True}}], 45)
     for without, with_ in zip(plain[WARM_UP + 5 :], aware[WARM_UP + 5 :]):
-        assert without.values["motion_objects"] == 2  # the disc and its shadow
-        assert with_.values["motion_objects"] == 1  # the disc alone
+        assert without.values["motion_count"] == 2  # the disc and its shadow
+        assert with_.values["motion_count"] == 1  # the disc alone
         assert with_.values["shadow_fraction"] > 0.003  # the 50x18 ellipse is ~1.2% of the frame
 
 

@@ -20,9 +20,9 @@ def test_watershed_counts_the_coins() -> None:
     """coins() holds 24 coins. Tolerance 2: the dim coin at the top right of the first row is only partly above
     any threshold (scikit-image's own tutorial loses it too), and a coin rim can split off a sliver."""
     frame = run_frames([{"stage": "watershed"}], [skimage_bgr("coins")])[0]
-    assert abs(frame.values["watershed_regions"] - 24) <= 2
+    assert abs(frame.values["watershed_count"] - 24) <= 2
     det = frame.detections.where(source="watershed")
-    assert len(det) == frame.values["watershed_regions"]
+    assert len(det) == frame.values["watershed_count"]
     # One region per coin: no two region centres within a coin radius (~18 px) of each other.
     centres = np.c_[(det.xyxy[:, 0] + det.xyxy[:, 2]) / 2, (det.xyxy[:, 1] + det.xyxy[:, 3]) / 2]
     gaps = np.hypot(*(centres[:, None] - centres[None]).transpose(2, 0, 1)) + np.eye(len(centres)) * 1e9
@@ -48,7 +48,7 @@ def test_watershed_separates_touching_coins() -> None:
     fg = foreground_mask(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), "otsu")
     assert cv2.connectedComponents(fg)[0] - 1 == 1  # thresholding alone sees one blob
     frame = run_frames([{"stage": "watershed", "params": {"threshold": "otsu", "min_distance": 15}}], [image])[0]
-    assert frame.values["watershed_regions"] == 2
+    assert frame.values["watershed_count"] == 2
     xs = sorted(((b[0] + b[2]) / 2) for b in frame.detections.xyxy)
     assert xs == pytest.approx([60, 100], abs=6)
 
@@ -56,7 +56,7 @@ def test_watershed_separates_touching_coins() -> None:
 def test_watershed_dark_objects_on_a_light_background() -> None:
     inverted = 255 - touching_pair()
     frame = run_frames([{"stage": "watershed", "params": {"threshold": "otsu", "objects": "dark", "min_distance": 15}}], [inverted])[0]
-    assert frame.values["watershed_regions"] == 2
+    assert frame.values["watershed_count"] == 2
 
 
 # -- GrabCut ------------------------------------------------------------------------------------------
@@ -149,4 +149,4 @@ def test_segmentation_stages_over_a_720p_clip(clip_720p: Path, stage: str, param
             assert f.values["grabcut_fraction"] > 0.1
             assert f.detections.where(source="grabcut").mask[0][150, 570 - 2 * f.index]
     if stage == "watershed":
-        assert all(f.values["watershed_regions"] >= 1 for f in frames)
+        assert all(f.values["watershed_count"] >= 1 for f in frames)

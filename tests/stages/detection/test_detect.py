@@ -124,7 +124,7 @@ def test_batched_inference_matches_frame_by_frame(shapes_model: Path, held_out) 
         assert not unmatched(a.detections, b.detections, conf=0.25)
 
 
-def test_every_n_frames_reuses_results_in_between(shapes_model: Path, held_out) -> None:
+def test_every_nth_frame_reuses_results_in_between(shapes_model: Path, held_out) -> None:
     frames = run_frames([stage_spec(shapes_model, backend="pytorch", every=3)], held_out[0][:7])
     assert [f.extras["detect"]["fresh"] for f in frames] == [True, False, False, True, False, False, True]
     assert np.array_equal(frames[1].detections.xyxy, frames[0].detections.xyxy)
@@ -300,7 +300,7 @@ def test_detect_runs_over_a_720p_clip(shapes_model: Path, clip_720p: Path, tmp_p
     stats = Engine(str(clip_720p), Pipeline(spec), sinks=[JsonlSink(out)], live=False, max_frames=12).run()
     assert stats.frames_out == 12
     records = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(records) == 12 and "detect_objects" in records[0]["values"] and "track_count" in records[0]["values"]
+    assert len(records) == 12 and "detect_count" in records[0]["values"] and "track_count" in records[0]["values"]
 
 
 def test_a_users_own_export_runs_as_it_is(shapes_model: Path, held_out, tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ def test_every_n_reuses_the_last_faces(clip_frames):
     from vision_desk.engine.frame import Frame
     from vision_desk.engine.pipeline import Pipeline, spec_from_dict
 
-    pipeline = Pipeline(spec_from_dict({"stages": [{"stage": "faces", "params": {"every_n": 3}}]}))
+    pipeline = Pipeline(spec_from_dict({"stages": [{"stage": "faces", "params": {"every": 3}}]}))
     boxes = []
     for i, image in enumerate(clip_frames[:3]):
         frame = pipeline.process(Frame(image, i, i / 30))
@@ -69,7 +69,7 @@ def test_the_timing_of_an_every_n_stage_shows_its_slow_frames(zidane):
     from vision_desk.engine.frame import Frame
     from vision_desk.engine.pipeline import Pipeline, spec_from_dict
 
-    pipeline = Pipeline(spec_from_dict({"stages": [{"stage": "faces", "params": {"every_n": 30}}]}))
+    pipeline = Pipeline(spec_from_dict({"stages": [{"stage": "faces", "params": {"every": 30}}]}))
     pipeline.setup()
     for i in range(60):
         pipeline.process(Frame(zidane, i, i / 30))

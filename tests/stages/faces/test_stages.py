@@ -15,7 +15,7 @@ from vision_desk.errors import PipelineError
 
 # stage id -> (valid params, (invalid parameter, its value))
 CASES = {
-    "faces": ({"min_size": 40, "confidence": 0.8, "every_n": 2, "recognize": True, "threshold": 0.45, "tracking": "own"}, ("confidence", 1.5)),
+    "faces": ({"min_size": 40, "confidence": 0.8, "every": 2, "recognize": True, "threshold": 0.45, "tracking": "own"}, ("confidence", 1.5)),
     "landmarks": ({"style": "contours", "pose": True}, ("style", "mesh")),
     "face_privacy": ({"method": "pixelate", "faces": "unknown", "strength": 60}, ("padding", -0.1)),
     "face_swap": ({"mode": "image", "image": "face.jpg", "seamless": False}, ("mode", "everyone")),
@@ -52,7 +52,7 @@ def test_unknown_backend_is_refused():
     "stages, value, minimum",
     [
         ([{"stage": "faces"}], "faces_count", 1),
-        ([{"stage": "faces"}, {"stage": "landmarks", "params": {"style": "both"}}], "landmark_faces", 1),
+        ([{"stage": "faces"}, {"stage": "landmarks", "params": {"style": "both"}}], "landmarks_count", 1),
         ([{"stage": "face_privacy"}], "faces_hidden", 1),
         ([{"stage": "faces"}, {"stage": "face_swap", "params": {"mode": "image"}}], "faces_swapped", 1),
     ],

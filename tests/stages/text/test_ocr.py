@@ -44,7 +44,7 @@ def _words(text: str) -> list[str]:
 def test_page_scan_words_are_read_exactly_with_a_low_character_error_rate(ocr_reader) -> None:
     from skimage import data
 
-    regions = read_text(ocr_reader, cv2.cvtColor(data.page(), cv2.COLOR_GRAY2BGR), min_confidence=0.3)
+    regions = read_text(ocr_reader, cv2.cvtColor(data.page(), cv2.COLOR_GRAY2BGR), confidence=0.3)
     read = [w for r in regions for w in _words(r.text)]
     truth = _words(" ".join(PAGE_LINES))
     remaining = list(read)
@@ -91,7 +91,7 @@ def test_truetype_text_on_a_photo_is_read_exactly(ocr_reader, text: str, px: int
 
 @pytest.mark.parametrize("scene", ["coffee", "chelsea", "astronaut", "rocket"])
 def test_photo_without_text_gives_no_text_objects(ocr_reader, scene: str) -> None:
-    assert read_text(ocr_reader, photo(scene, (480, 320)), min_confidence=0.4) == []
+    assert read_text(ocr_reader, photo(scene, (480, 320)), confidence=0.4) == []
 
 
 def _ocr_pipeline(**params) -> Pipeline:
@@ -101,7 +101,7 @@ def _ocr_pipeline(**params) -> Pipeline:
 def test_ocr_stage_reads_the_demo_line_and_carries_it_between_passes(ocr_reader, demo_frames) -> None:
     from vision_desk.engine.sources.demo import TEXT_LINE
 
-    pipeline = _ocr_pipeline(every_n_frames=4)
+    pipeline = _ocr_pipeline(every=4)
     boxes, events = [], []
     for i, image in enumerate(demo_frames[:5]):
         frame = pipeline.process(Frame(image.copy(), i, i * 0.5))
@@ -163,18 +163,21 @@ def test_carried_regions_follow_optical_flow_and_tracked_objects() -> None:
 
 
 def test_ocr_pipeline_validates_and_names_the_bad_parameter() -> None:
-    spec = spec_from_dict({"stages": [{"stage": "ocr", "params": {"languages": ["en"], "every_n_frames": 5, "roi": [0, 0, 640, 360], "allowlist": "0123456789"}}]})
-    assert spec.stages[0].params["every_n_frames"] == 5
-    with pytest.raises(PipelineError, match=r"'ocr'.*min_confidence"):
-        spec_from_dict({"stages": [{"stage": "ocr", "params": {"min_confidence": 1.5}}]})
-    with pytest.raises(PipelineError, match=r"'ocr'.*every_n_frames"):
+    spec = spec_from_dict({"stages": [{"stage": "ocr", "params": {"languages": ["en"], "every": 5, "roi": [0, 0, 640, 360], "allowlist": "0123456789"}}]})
+    assert spec.stages[0].params["every"] == 5
+    with pytest.raises(PipelineError, match=r"'ocr'.*'confidence'"):
+        spec_from_dict({"stages": [{"stage": "ocr", "params": {"confidence": 1.5}}]})
+    with pytest.raises(PipelineError, match=r"'ocr'.*'every'"):
+        spec_from_dict({"stages": [{"stage": "ocr", "params": {"every": 0}}]})
+    # a bad value under an old name: the error names the parameter as it is called now and as the file wrote it
+    with pytest.raises(PipelineError, match=r"'ocr'.*parameter 'every' \(old name 'every_n_frames'\)"):
         spec_from_dict({"stages": [{"stage": "ocr", "params": {"every_n_frames": 0}}]})
 
 
 def test_ocr_stage_runs_over_a_720p_clip(ocr_reader, clip_720p) -> None:
     from vision_desk.engine.runner import Engine
 
-    pipeline = _ocr_pipeline(every_n_frames=5, detector_size=640)
+    pipeline = _ocr_pipeline(every=5, detector_size=640)
     stats = Engine(str(clip_720p), pipeline, live=False, max_frames=6).run()
     assert stats.frames_out == 6
     assert pipeline.stage_rows()[0]["error"] is None
@@ -190,7 +193,7 @@ def test_easyocr_on_cuda_reads_the_same_words_as_on_the_cpu() -> None:
     page = cv2.cvtColor(data.page(), cv2.COLOR_GRAY2BGR)
     words = {}
     for device in ("cpu", "cuda"):
-        regions = read_text(load_reader(["en"], device=device), page, min_confidence=0.3)
+        regions = read_text(load_reader(["en"], device=device), page, confidence=0.3)
         words[device] = _words(" ".join(r.text for r in regions))
     assert len(words["cpu"]) > 40
     # float differences may change a character in a low-confidence word; the words themselves must agree

@@ -39,6 +39,7 @@ class BlurDetectStage(Stage):
     category = "Analysis"
     help = "Measures sharpness as the variance of the Laplacian (value 'blur_variance') and flags blurry frames ('blurry')."
     Params = BlurDetectParams
+    values = {"blur_variance": "Variance of the Laplacian (higher is sharper).", "blurry": "True below the threshold."}
 
     def process(self, frame: Frame) -> None:
         variance = laplacian_variance(frame.image)
@@ -96,6 +97,8 @@ class CompareStage(StatefulStage):
     category = "Analysis"
     help = "Compares each frame with the previous frame, the first frame or a reference image: MSE and SSIM in values, a 'changed' flag."
     Params = CompareParams
+    values = {"compare_mse": "Mean squared difference from the reference.", "compare_ssim": "Structural similarity (1 = identical).",
+              "changed": "True when SSIM is below ssim_threshold."}
 
     def reset(self) -> None:
         self._reference: np.ndarray | None = None

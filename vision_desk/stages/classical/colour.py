@@ -59,6 +59,7 @@ class ColorSpaceStage(Stage):
     category = "Colour"
     help = "Shows the frame in another colour space (HSV, LAB, YCrCb...), whole or one channel in gray; the channel means are in values."
     Params = ColorSpaceParams
+    values = {"mean_<space>_<letter>": "Mean of each channel of the chosen space, named by its letter, e.g. mean_hsv_V."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

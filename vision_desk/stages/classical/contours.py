@@ -143,6 +143,10 @@ class ContoursStage(Stage):
             "pentagon, hexagon, circle, ellipse, star...); objects carry polygon, centroid and area; "
             "contours_count and contours_shapes in values.")
     Params = ContoursParams
+    values = {"contours_count": "Contours kept (one object each).",
+              "contours_shapes": "Shapes and how many of each, e.g. 'circle:3 square:2'."}
+    columns = {"polygon": "The simplified outline.", "centroid": "Centre of mass (x, y).", "area": "Area in pixels.",
+               "perimeter": "Perimeter in pixels."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

@@ -139,6 +139,7 @@ class KernelStage(Stage):
     help = ("Applies a 3x3 / 5x5 kernel: presets (sharpen, emboss, blur, Laplacian, Sobel, edge 1-3) or custom rows, "
             "with zero/reflect/valid padding and a stride; the response range is in values (kernel_min, kernel_max).")
     Params = KernelParams
+    values = {"kernel_min": "Lowest response of the convolution.", "kernel_max": "Highest response of the convolution."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

@@ -56,18 +56,18 @@ _MAX_CANDIDATES = 2000
 
 
 def match_template(
-    image: np.ndarray, template: np.ndarray, method: str = "ccoeff_normed", threshold: float = 0.8,
+    image: np.ndarray, template: np.ndarray, method: str = "ccoeff_normed", confidence: float = 0.8,
     max_matches: int = 10, overlap: float = 0.3,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Finds every place where the template appears (the "find Waldo" task).
 
-    The score map's local maxima above ``threshold`` are the candidates; NMS then
+    The score map's local maxima at or above ``confidence`` are the candidates; NMS then
     keeps the best of overlapping ones, so one object gives one box.
 
     Args:
         image, template: both BGR or both gray; the template must fit in the image.
         method: an OpenCV normalised method; for ``sqdiff_normed`` the score is 1 - distance.
-        threshold: the lowest score kept (1 is a perfect match).
+        confidence: the lowest score kept (1 is a perfect match).
         max_matches: keep at most this many.
         overlap: NMS IoU above which the weaker of two matches is dropped.
 
@@ -80,10 +80,10 @@ def match_template(
     result = cv2.matchTemplate(image, template, TEMPLATE_METHODS[method])
     score = 1.0 - result if method == "sqdiff_normed" else result
     score = np.nan_to_num(score, nan=-1.0)  # flat templates divide by zero
-    peaks = (score >= cv2.dilate(score, np.ones((3, 3), np.uint8))) & (score >= threshold)
+    peaks = (score >= cv2.dilate(score, np.ones((3, 3), np.uint8))) & (score >= confidence)
     ys, xs = np.nonzero(peaks)
     values = score[ys, xs]
-    if len(values) > _MAX_CANDIDATES:  # a low threshold on a textured frame: keep the strongest peaks
+    if len(values) > _MAX_CANDIDATES:  # a low confidence on a textured frame: keep the strongest peaks
         top = np.argpartition(-values, _MAX_CANDIDATES)[:_MAX_CANDIDATES]
         ys, xs, values = ys[top], xs[top], values[top]
     boxes = np.stack([xs, ys, xs + tw, ys + th], axis=1).astype(np.float32)
@@ -92,9 +92,11 @@ def match_template(
 
 
 class TemplateParams(StageParams):
+    old_names = {"threshold": "confidence"}
+
     template: str = param("", widget="image_path", file_filter=IMAGE_FILTER, help="The image to look for, e.g. a crop of the object from a saved frame.")
     method: Literal["ccoeff_normed", "ccorr_normed", "sqdiff_normed"] = param("ccoeff_normed", help="Correlation coefficient (robust to brightness), cross-correlation, or squared difference.")
-    threshold: float = param(0.8, ge=0.0, le=1.0, step=0.01, widget="slider", help="Lowest match score kept (1 = a perfect match).")
+    confidence: float = param(0.8, ge=0.0, le=1.0, step=0.01, widget="slider", help="Lowest match score kept (1 = a perfect match).")
     max_matches: int = param(10, ge=1, le=500, help="Report at most this many matches.")
     overlap: float = param(0.3, ge=0.0, le=1.0, step=0.05, help="Non-maximum suppression: a match overlapping a better one by more than this IoU is dropped.")
     grayscale: bool = param(True, help="Match on gray images (three times faster); colour helps only when shapes alike differ by colour.")
@@ -106,20 +108,21 @@ class TemplateStage(Stage):
     category = "Detection"
     help = "Finds a template image in the frame (several matches, with non-maximum suppression); works at the template's own size and angle."
     Params = TemplateParams
+    values = {"template_count": "Matches found (the 'match' objects).", "template_best": "Score of the best match (0 without one)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
         if not p.template:
-            frame.values["template_matches"] = 0
+            frame.values["template_count"] = 0
             frame.extras[self.id] = "pick a template image"
             return
         template = read_image_file(p.template, "template")
         image = frame.image
         if p.grayscale:
             image, template = to_gray(image), to_gray(template)
-        boxes, scores = match_template(image, template, p.method, p.threshold, p.max_matches, p.overlap)
+        boxes, scores = match_template(image, template, p.method, p.confidence, p.max_matches, p.overlap)
         frame.add(Detections.from_boxes(boxes, "match", scores, source=self.id))
-        frame.values["template_matches"] = len(boxes)
+        frame.values["template_count"] = len(boxes)
         frame.values["template_best"] = round(float(scores[0]), 4) if len(scores) else 0.0
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
@@ -203,6 +206,7 @@ class HaarStage(Stage):
     category = "Detection"
     help = "Viola-Jones Haar cascades shipped with OpenCV: faces, eyes, smiles, full/upper/lower bodies, cat faces and plates. Use downscale on large frames."
     Params = HaarParams
+    values = {"haar_count": "Objects found."}
 
     def setup(self) -> None:
         load_cascade(self.params.cascade)
@@ -235,7 +239,7 @@ def people_detector() -> cv2.HOGDescriptor:
 
 
 def detect_people(image: np.ndarray, downscale: float = 2.0, win_stride: int = 8, padding: int = 16,
-                  scale: float = 1.05, min_score: float = 0.0, overlap: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+                  scale: float = 1.05, confidence: float = 0.0, overlap: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
     """HOG + linear SVM people detection.
 
     OpenCV's own grouping merges people who stand side by side, so raw windows
@@ -249,7 +253,7 @@ def detect_people(image: np.ndarray, downscale: float = 2.0, win_stride: int = 8
     if small.shape[1] < win_w or small.shape[0] < win_h:  # OpenCV crashes (segfault) on images smaller than the window
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32)
     found, weights = people_detector().detectMultiScale(
-        small, hitThreshold=min_score, winStride=(win_stride, win_stride), padding=(padding, padding), scale=scale, groupThreshold=0
+        small, hitThreshold=confidence, winStride=(win_stride, win_stride), padding=(padding, padding), scale=scale, groupThreshold=0
     )
     boxes = np.asarray(found, np.float32).reshape(-1, 4)
     scores = np.asarray(weights, np.float32).reshape(-1)
@@ -260,11 +264,13 @@ def detect_people(image: np.ndarray, downscale: float = 2.0, win_stride: int = 8
 
 
 class HogParams(StageParams):
+    old_names = {"min_score": "confidence"}
+
     downscale: float = param(2.0, ge=1.0, le=8.0, step=0.25, help="Divide the frame size by this before detecting: faster, but people must stay taller than the 128-pixel window.")
     win_stride: Literal[4, 8, 16] = param(8, help="Step of the sliding window in pixels: 4 finds more people, 16 is fastest.")
     padding: int = param(16, ge=0, le=64, step=8, help="Pixels added around the image so people at the edges are found.")
     scale: float = param(1.05, ge=1.01, le=1.5, step=0.01, help="Step between detection scales: smaller finds more sizes but is slower.")
-    min_score: float = param(0.0, ge=-1.0, le=5.0, step=0.1, help="Lowest SVM score kept (the distance from the decision boundary).")
+    confidence: float = param(0.0, ge=-1.0, le=5.0, step=0.1, help="Lowest SVM score kept (the distance from the decision boundary).")
     overlap: float = param(0.3, ge=0.0, le=1.0, step=0.05, help="Non-maximum suppression: a box overlapping a better one by more than this IoU is dropped.")
 
 
@@ -275,12 +281,13 @@ class HogStage(Stage):
     help = "Finds standing people with HOG features and a linear SVM (OpenCV's default model). Slow on a CPU: raise downscale for speed."
     Params = HogParams
     heavy = True
+    values = {"hog_count": "People found (the 'person' objects)."}
 
     def setup(self) -> None:
         people_detector()
 
     def process(self, frame: Frame) -> None:
         p = self.params
-        boxes, scores = detect_people(frame.image, p.downscale, p.win_stride, p.padding, p.scale, p.min_score, p.overlap)
+        boxes, scores = detect_people(frame.image, p.downscale, p.win_stride, p.padding, p.scale, p.confidence, p.overlap)
         frame.add(Detections.from_boxes(boxes, "person", scores, source=self.id))
-        frame.values["hog_people"] = len(boxes)
+        frame.values["hog_count"] = len(boxes)

@@ -51,6 +51,9 @@ class EdgesStage(Stage):
     help = ("Edge map by Sobel, Scharr, Laplacian or Canny with automatic (median-based) thresholds; "
             "canny_low / canny_high and edge_pixels go in values.")
     Params = EdgesParams
+    values = {"canny_low": "canny_auto: the lower threshold chosen.", "canny_high": "canny_auto: the upper threshold chosen.",
+              "edge_pixels": "canny_auto: number of edge pixels.",
+              "edge_strength_mean": "sobel, scharr, laplacian: mean edge strength (0-255)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -91,6 +94,9 @@ class HoughLinesStage(Stage):
     category = "Edges"
     help = "Straight segments by the probabilistic Hough transform on auto-Canny edges; each is a 'line' object (length, angle), lines_count in values."
     Params = HoughLinesParams
+    values = {"lines_count": "Segments found (the 'line' objects)."}
+    columns = {"polygon": "The segment's two end points.", "length": "Length in pixels.",
+               "angle": "Degrees counter-clockwise from horizontal."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -142,6 +148,8 @@ class HoughCirclesStage(Stage):
     category = "Edges"
     help = "Finds circles (coins, balls, dials) with the Hough gradient transform; each is a 'circle' object with centre and radius, circles_count in values."
     Params = HoughCirclesParams
+    values = {"circles_count": "Circles found (the 'circle' objects)."}
+    columns = {"center": "Centre (x, y).", "polygon": "The circle as a polygon.", "radius": "Radius in pixels."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

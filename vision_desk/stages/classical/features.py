@@ -63,6 +63,8 @@ class BlobsStage(Stage):
     help = ("Counts blobs (spots, coins, cells) with OpenCV's SimpleBlobDetector, filtered by area, circularity, "
             "convexity and inertia; each is a 'blob' object with centre and diameter, blobs_count in values.")
     Params = BlobsParams
+    values = {"blobs_count": "Blobs found (the 'blob' objects)."}
+    columns = {"center": "Centre (x, y).", "polygon": "The blob as a circle polygon.", "diameter": "Diameter in pixels."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
@@ -117,6 +119,8 @@ class CornersStage(Stage):
     category = "Edges"
     help = "Finds corners by the Harris or Shi-Tomasi response; each is a 'corner' object scored by relative strength, corners_count in values."
     Params = CornersParams
+    values = {"corners_count": "Corners found (the 'corner' objects)."}
+    columns = {"point": "The corner (x, y)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

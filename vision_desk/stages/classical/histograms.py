@@ -54,6 +54,8 @@ class HistogramStage(Stage):
     help = ("Draws a live histogram (per channel or brightness) over the frame; brightness_mean, brightness_std "
             "and the fractions of clipped dark / bright pixels go in values.")
     Params = HistogramParams
+    values = {"brightness_mean": "Mean gray level (0-255).", "brightness_std": "Standard deviation of the gray level.",
+              "dark_clipped": "Share of pixels at black (0).", "bright_clipped": "Share of pixels at white (255)."}
 
     def process(self, frame: Frame) -> None:
         hists = histograms(frame.image, self.params.mode)
@@ -106,6 +108,7 @@ class EqualizeStage(Stage):
     category = "Histograms"
     help = "Raises contrast by histogram equalisation, global or CLAHE; contrast_before / contrast_after (brightness std) in values."
     Params = EqualizeParams
+    values = {"contrast_before": "Gray-level standard deviation before.", "contrast_after": "Gray-level standard deviation after."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -165,6 +168,8 @@ class DominantColorsStage(Stage):
     help = ("The k dominant colours by k-means clustering: a palette bar with their shares, and the hex colours "
             "and shares in values (dominant_colors, dominant_shares); optional posterisation.")
     Params = DominantColorsParams
+    values = {"dominant_colors": "The colours as hex strings, most common first.",
+              "dominant_shares": "Each colour's share of the frame (0-1)."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

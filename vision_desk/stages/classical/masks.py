@@ -160,8 +160,11 @@ class ColorFilterStage(Stage):
     title = "Colour filter"
     category = "Colour"
     help = ("Keeps the pixels in an HSV range (presets red, green, blue, yellow, skin or custom); each matching region "
-            "becomes an object labelled with the colour, and '<colour>_objects' / '<colour>_fraction' go in values.")
+            "becomes an object labelled with the colour, and '<colour>_count' / '<colour>_fraction' go in values.")
     Params = ColorFilterParams
+    values = {"<preset>_count": "Regions of the colour found (one object each), e.g. red_count.",
+              "<preset>_fraction": "Share of the frame in the colour range (0-1)."}
+    columns = {"polygon": "The region's outline.", "area": "Area in pixels.", "centroid": "Centre of mass (x, y)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -173,7 +176,7 @@ class ColorFilterStage(Stage):
             polygon=[r["polygon"] for r in regions], area=[r["area"] for r in regions],
             centroid=[r["centroid"] for r in regions],
         ))
-        frame.values[f"{p.preset}_objects"] = len(regions)
+        frame.values[f"{p.preset}_count"] = len(regions)
         frame.values[f"{p.preset}_fraction"] = round(float(np.count_nonzero(mask)) / mask.size, 4)
         if p.output == "masked":
             frame.image = cv2.bitwise_and(frame.image, frame.image, mask=mask)

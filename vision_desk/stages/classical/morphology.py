@@ -45,6 +45,7 @@ class MorphologyStage(Stage):
     category = "Morphology"
     help = "Erode, dilate, open, close, gradient, top-hat or black-hat with a rectangle, ellipse or cross element; morphology_white_fraction in values for the Otsu inputs."
     Params = MorphologyParams
+    values = {"morphology_white_fraction": "Otsu inputs: share of white pixels after the operation (0-1)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

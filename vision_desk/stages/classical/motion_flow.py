@@ -51,6 +51,7 @@ class BgSubtractStage(MotionStage):
     category = "Motion"
     help = "Background subtraction with MOG2 or KNN (optional shadow detection): one 'motion' object per moving region, counts in values."
     Params = BgSubtractParams
+    values = {**MotionStage.values, "shadow_fraction": "Share of the frame marked as shadow (0-1; with shadows on)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -114,6 +115,10 @@ class LkFlowStage(StatefulStage):
     category = "Motion"
     help = "Tracks good corner features with pyramidal Lucas-Kanade and draws fading trails; the median motion per frame is in values (lk_dx, lk_dy)."
     Params = LkFlowParams
+    values = {"lk_points": "Corners followed from the previous frame.",
+              "lk_dx": "Median horizontal motion of the corners, pixels per frame.",
+              "lk_dy": "Median vertical motion of the corners, pixels per frame (down is positive).",
+              "lk_speed": "Median speed of the corners, pixels per frame."}
 
     def reset(self) -> None:
         self._prev: np.ndarray | None = None
@@ -208,6 +213,10 @@ class DenseFlowStage(StatefulStage):
     help = "Farneback optical flow for every pixel, colour-coded by direction and speed; mean speed (flow_magnitude) and the median motion (flow_dx, flow_dy, flow_direction) in values. Moderately slow: use downscale."
     Params = DenseFlowParams
     heavy = True
+    values = {"flow_magnitude": "Mean speed over all pixels, pixels per frame.",
+              "flow_dx": "Median horizontal motion, pixels per frame.",
+              "flow_dy": "Median vertical motion, pixels per frame (down is positive).",
+              "flow_direction": "Direction of the median motion in degrees (0 = right, 90 = down)."}
 
     def reset(self) -> None:
         self._prev: np.ndarray | None = None

@@ -227,6 +227,8 @@ class PerspectiveStage(Stage):
             "rectangle of its true proportions: a document's top-down view, ready for OCR. Frames without a page "
             "pass unchanged. Values: document_found and document_corners.")
     Params = PerspectiveParams
+    values = {"document_found": "Whether a page outline was found on this frame.",
+              "document_corners": "The four corners warped from, [[x, y], ...]."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

@@ -96,6 +96,8 @@ class WatershedStage(Stage):
     category = "Segmentation"
     help = "Separates touching objects (coins, cells) with a marker-based watershed on the distance transform; one object per region, count in values."
     Params = WatershedParams
+    values = {"watershed_count": "Regions found (the 'region' objects)."}
+    columns = {"area": "Area in pixels."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -103,7 +105,7 @@ class WatershedStage(Stage):
         labels, n = watershed_labels(frame.image, fg, p.min_distance)
         boxes, areas = region_boxes(labels, n, p.min_area)
         frame.add(Detections.from_boxes(boxes, "region", source=self.id, area=areas))
-        frame.values["watershed_regions"] = len(boxes)
+        frame.values["watershed_count"] = len(boxes)
         frame.extras[self.id] = labels == -1
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
@@ -137,6 +139,7 @@ class GrabCutStage(Stage):
     help = "Cuts the object out of a rectangle with GrabCut (colour models + graph cut); foreground share in values. Slow: seconds per 720p frame at full size, well under one at the default downscale of 4."
     Params = GrabCutParams
     heavy = True
+    values = {"grabcut_fraction": "Share of the rectangle cut out as foreground (0-1)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params
@@ -201,6 +204,7 @@ class InpaintStage(Stage):
     category = "Segmentation"
     help = "Repairs the pixels picked by a brightness threshold or a colour range (scratches, text, logos) from their surroundings. Slows down as the mask grows."
     Params = InpaintParams
+    values = {"inpaint_fraction": "Share of the frame repaired (0-1)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

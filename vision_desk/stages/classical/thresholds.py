@@ -63,6 +63,8 @@ class ThresholdExStage(Stage):
     help = ("All OpenCV thresholds: binary, inverse, truncate, to-zero (+inverse), Otsu, triangle, adaptive mean / "
             "Gaussian. Values: threshold_used (Otsu's choice) and threshold_white_fraction.")
     Params = ThresholdExParams
+    values = {"threshold_used": "The threshold used by the fixed, Otsu and triangle methods.",
+              "threshold_white_fraction": "Share of pixels that pass (0-1)."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

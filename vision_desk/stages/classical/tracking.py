@@ -66,6 +66,12 @@ def _support(prob: np.ndarray, window: tuple[int, int, int, int]) -> float:
     return float(prob[y : y + h, x : x + w].mean()) / 255.0 if w > 0 and h > 0 else 0.0
 
 
+def window_values(stage_id: str) -> dict[str, str]:
+    """The values mean-shift and CAMShift write, named after the stage (see ``_HistogramTracker.process``)."""
+    return {f"{stage_id}_found": "Whether the target is in view.", f"{stage_id}_x": "Centre x of the window, while found.",
+            f"{stage_id}_y": "Centre y of the window, while found."}
+
+
 class _HistogramTracker(StatefulStage):
     """Shared by mean-shift and CAMShift: the target's hue histogram, taken from the region on the first frame."""
 
@@ -117,6 +123,7 @@ class MeanShiftStage(_HistogramTracker):
     id = "meanshift"
     title = "Mean-shift tracker"
     help = "Follows the region's colours (hue histogram back-projection) with mean-shift; the window keeps its size."
+    values = window_values("meanshift")
 
     def _search(self, prob, window, criteria):  # noqa: ANN001, ANN202 - see the base class
         _, window = cv2.meanShift(prob, window, criteria)
@@ -127,6 +134,8 @@ class CamShiftStage(_HistogramTracker):
     id = "camshift"
     title = "CAMShift tracker"
     help = "Follows the region's colours with CAMShift: the box adapts its size and angle (rotated box as a polygon, angle in values)."
+    values = {**window_values("camshift"), "camshift_angle": "Angle of the rotated box in degrees, while found."}
+    columns = {"polygon": "The rotated box's four corners."}
 
     def _search(self, prob, window, criteria):  # noqa: ANN001, ANN202 - see the base class
         rotated, window = cv2.CamShift(prob, window, criteria)
@@ -168,6 +177,9 @@ class ColorTrackStage(StatefulStage):
     category = "Tracking"
     help = "Follows the largest blob within an HSV colour range (red by default) and draws its centroid trail."
     Params = ColorTrackParams
+    values = {"color_track_found": "Whether the object is in view.", "color_track_x": "Centroid x, while found.",
+              "color_track_y": "Centroid y, while found."}
+    columns = {"area": "Area of the blob in pixels."}
 
     def reset(self) -> None:
         self._trail: deque = deque(maxlen=self.params.trail)

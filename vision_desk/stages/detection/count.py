@@ -175,6 +175,12 @@ class CountStage(Stage):
     help = ("Counts tracked objects crossing a line (in and out, per class) and objects in a polygon zone "
             "(occupancy now and entries so far, per class). Put it after 'track'.")
     Params = CountParams
+    values = {
+        "<name>_in": "Line: crossings in so far.", "<name>_out": "Line: crossings out so far.",
+        "<name>_in_<class>": "Line: crossings in so far, per class.", "<name>_out_<class>": "Line: crossings out so far, per class.",
+        "<name>_zone": "Zone: objects inside now.", "<name>_zone_<class>": "Zone: objects inside now, per class.",
+        "<name>_entries": "Zone: tracks that entered so far.", "<name>_entries_<class>": "Zone: tracks that entered so far, per class.",
+    }
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

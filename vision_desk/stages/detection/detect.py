@@ -96,6 +96,10 @@ class DetectStage(Stage):
             "Heavy: fast on a GPU; on the CPU it runs an OpenVINO export built once per model and frame shape.")
     Params = DetectParams
     heavy = True
+    values = {"detect_count": "Objects found (detect, segment, pose, obb models).",
+              "detect_class": "Classification models: the best label.", "detect_class_score": "Its probability.",
+              "detect_top": "The top_k [label, probability] pairs."}
+    columns = {"polygon": "Segment: the mask's outline; obb: the box's four corners.", "angle": "obb: the box's angle in degrees."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
@@ -262,7 +266,7 @@ class DetectStage(Stage):
             for xyxy, score, cls, keypoints in model.detect(images, p.confidence, p.iou, self._class_ids, p.max_det):
                 det = Detections.from_boxes(xyxy, [self.names[int(c)] for c in cls], score, class_id=cls,
                                             keypoints=keypoints, source=self.id)
-                out.append((det, {"detect_objects": len(det)}))
+                out.append((det, {"detect_count": len(det)}))
             return out
         results = model.predict(images, **self._predict_args(shape))
         out = []
@@ -273,7 +277,7 @@ class DetectStage(Stage):
                 out.append((Detections(), values))
             else:
                 det = result_to_detections(r, self.id, self.names)
-                out.append((det, {"detect_objects": len(det)}))
+                out.append((det, {"detect_count": len(det)}))
         return out
 
     def process(self, frame: Frame) -> None:

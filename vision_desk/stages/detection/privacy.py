@@ -66,6 +66,7 @@ class PrivacyStage(Stage):
     category = "Detection"
     help = "Blurs, pixelates or fills the objects of chosen classes (people and faces by default), inside their masks when there are any; recordings then never show them."
     Params = PrivacyParams
+    values = {"privacy_hidden": "Objects hidden."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

@@ -73,6 +73,7 @@ class TrackStage(Stage):
     help = ("Gives the objects of a stage (detect by default) stable track ids with ByteTrack or BoT-SORT, "
             "draws fading trails, smooths each track's class, and can write MOTChallenge text.")
     Params = TrackParams
+    values = {"track_count": "Tracks in view on this frame."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

@@ -26,9 +26,11 @@ class FaceSourceParams(StageParams):
 
 
 class FacesParams(StageParams):
+    old_names = {"every_n": "every"}
+
     min_size: int = param(20, ge=10, le=1000, help="Smallest face side in pixels MTCNN looks for; larger is faster.")
     confidence: float = param(0.9, ge=0.0, le=1.0, step=0.01, help="Faces MTCNN scores below this are dropped.")
-    every_n: int = param(1, ge=1, le=60, help="Detect on every N-th frame; the frames between reuse the last faces.")
+    every: int = param(1, ge=1, le=60, help="Detect on every N-th frame; the frames between reuse the last faces.")
     recognize: bool = param(False, help="Name each face from the gallery (unknown below the threshold).")
     backend: Literal["dlib", "facenet"] = param("dlib", help="Embeddings: dlib's 128-D ResNet (offline) or FaceNet VGGFace2 (vision-desk models pull facenet-vggface2).")
     gallery: str = param("", widget="path", file_filter="Face gallery (*.sqlite)", help="Gallery database; empty uses the default one ('vision-desk faces path' prints it).")
@@ -68,6 +70,9 @@ class FacesStage(Stage):
             "or 'unknown', voted per track. Heavy: about half a second per 720p frame on two CPU cores.")
     Params = FacesParams
     heavy = True
+    values = {"faces_count": "Faces found (the 'face' objects).", "faces_known": "With recognize: faces named from the gallery.",
+              "faces_unknown": "With recognize: faces not named."}
+    columns = {"identity": "With recognize: the name, or 'unknown'.", "similarity": "With recognize: similarity to that name."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
@@ -137,7 +142,7 @@ class FacesStage(Stage):
     def process(self, frame: Frame) -> None:
         p = self.params
         self._prepare()
-        if self._last is None or self._count % p.every_n == 0:
+        if self._last is None or self._count % p.every == 0:
             self._last = self._analyse(frame)
         self._count += 1
         det = self._last[np.arange(len(self._last))]  # a copy: later stages add columns to this frame's rows only

@@ -82,6 +82,9 @@ class LandmarksStage(Stage):
             "(values head_yaw/head_pitch/head_roll of the largest face, degrees). Heavy without a 'faces' stage before it.")
     Params = LandmarksParams
     heavy = True
+    values = {"landmarks_count": "Faces given landmarks.", "head_yaw": "With pose: the largest face's yaw in degrees.",
+              "head_pitch": "With pose: its pitch in degrees.", "head_roll": "With pose: its roll in degrees."}
+    columns = {"landmarks": "68 points [[x, y], ...].", "head_pose": "With pose: {yaw, pitch, roll} in degrees."}
 
     def setup(self) -> None:
         predict_landmarks(np.zeros((64, 64, 3), np.uint8), np.array([[8, 8, 56, 56]]))  # loads the predictor
@@ -102,7 +105,7 @@ class LandmarksStage(Stage):
         else:
             columns = {"landmarks": landmarks, **({"head_pose": pose_dicts} if p.pose else {})}
             frame.add(Detections.from_boxes(boxes, "face", source=self.id, **columns))
-        frame.values["landmark_faces"] = len(points)
+        frame.values["landmarks_count"] = len(points)
         if poses:
             yaw, pitch, roll, _, _ = poses[0]  # the largest face: MTCNN's faces come largest first
             frame.values.update(head_yaw=round(yaw, 1), head_pitch=round(pitch, 1), head_roll=round(roll, 1))

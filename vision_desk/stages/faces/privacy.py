@@ -81,6 +81,7 @@ class FacePrivacyStage(Stage):
             "Heavy without a 'faces' stage before it (runs its own detector).")
     Params = FacePrivacyParams
     heavy = True
+    values = {"faces_hidden": "Faces hidden."}
 
     def process(self, frame: Frame) -> None:
         p = self.params

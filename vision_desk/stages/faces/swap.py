@@ -121,6 +121,7 @@ class FaceSwapStage(Stage):
             "triangles, affine warps, seamless cloning). Heavy.")
     Params = FaceSwapParams
     heavy = True
+    values = {"faces_swapped": "Faces swapped."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

@@ -254,6 +254,10 @@ class CodesStage(Stage):
     help = ("Reads QR codes and barcodes (EAN, UPC, Code 128, Code 39, ITF...) with zbar, OpenCV as a fallback; "
             "a code seen on consecutive frames is one sighting with one event. URLs are never opened.")
     Params = CodesParams
+    values = {"codes_count": "Codes in view (one object each).", "codes_scanned": "Sightings so far (a code that stays in view is one).",
+              "codes_distinct": "Different codes seen so far."}
+    columns = {"polygon": "The code's outline.", "code_type": "QRCODE, EAN13, CODE128 ...", "payload": "The content as text.",
+               "payload_encoding": "How payload encodes the bytes: utf-8, or base64 for binary content."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)

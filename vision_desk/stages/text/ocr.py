@@ -61,14 +61,14 @@ def merge_paragraphs(regions: list[TextRegion]) -> list[TextRegion]:
     return out
 
 
-def read_text(reader: Any, image: np.ndarray, *, min_confidence: float = 0.4, roi: tuple[int, int, int, int] = (0, 0, 0, 0),
+def read_text(reader: Any, image: np.ndarray, *, confidence: float = 0.4, roi: tuple[int, int, int, int] = (0, 0, 0, 0),
               paragraph: bool = False, allowlist: str = "", detector_size: int = 960) -> list[TextRegion]:
     """Reads the text in a BGR image with an ``easyocr.Reader``.
 
     Args:
         reader: from :func:`vision_desk.stages.text.easyocr_models.load_reader`.
         image: HxWx3 uint8 BGR.
-        min_confidence: lines read with less confidence are dropped (before paragraphs are merged).
+        confidence: lines read with less confidence are dropped (before paragraphs are merged).
         roi: only read inside (x, y, w, h); (0, 0, 0, 0) is the whole image. Results are in image coordinates.
         paragraph: merge neighbouring lines into one region each.
         allowlist: only these characters may be read ("" allows all of the language's characters).
@@ -87,7 +87,7 @@ def read_text(reader: Any, image: np.ndarray, *, min_confidence: float = 0.4, ro
     regions = [
         TextRegion(np.asarray(box, np.float32).reshape(-1, 2) + np.float32([ox, oy]), " ".join(text.split()), float(conf))
         for box, text, conf in raw
-        if conf >= min_confidence and text.strip()
+        if conf >= confidence and text.strip()
     ]
     return merge_paragraphs(regions) if paragraph else reading_order(regions)
 
@@ -175,12 +175,14 @@ def _anchor(region: TextRegion, detections: Detections | None) -> tuple[int, np.
 
 
 class OcrParams(StageParams):
+    old_names = {"min_confidence": "confidence", "every_n_frames": "every"}
+
     languages: list[str] = param(["en"], help="EasyOCR language codes (en, fr, de, ru, ja...); English works offline, others need 'vision-desk models pull' once.")
-    min_confidence: float = param(0.4, ge=0.0, le=1.0, step=0.05, help="Lines read with less confidence than this are dropped.")
+    confidence: float = param(0.4, ge=0.0, le=1.0, step=0.05, help="Lines read with less confidence than this are dropped.")
     roi: tuple[int, int, int, int] = param((0, 0, 0, 0), widget="rect", help=roi_tools.ROI_HELP)
     paragraph: bool = param(False, help="Merge neighbouring lines into paragraphs (one object each).")
     allowlist: str = param("", widget="text", help="Only these characters may be read, e.g. 0123456789 for meters; empty allows all.")
-    every_n_frames: int = param(1, ge=1, le=300, help="Read every N-th frame; in between, the last result follows the scene (tracks or optical flow).")
+    every: int = param(1, ge=1, le=300, help="Read every N-th frame; in between, the last result follows the scene (tracks or optical flow).")
     new_text_only: bool = param(True, help="Log each distinct text once per video; off logs a text each time it comes back into view.")
     detector_size: int = param(960, ge=320, le=4096, step=32, help="Longest side the text detector works at: smaller is faster (a 720p frame at 960 takes about half the time of 1280), larger finds smaller text.")
     device: Literal["auto", "cpu", "cuda", "mps"] = param("auto", help="Where EasyOCR runs: auto picks CUDA, then Apple MPS, then the CPU.")
@@ -194,6 +196,8 @@ class OcrStage(Stage):
             "Heavy: seconds per 720p frame on a CPU, so use 'every N frames' or a region of interest.")
     Params = OcrParams
     heavy = True
+    values = {"ocr_count": "Text regions (the 'text' objects).", "ocr_fresh": "True on frames read, false on frames carried."}
+    columns = {"polygon": "The region's outline.", "text": "The text read."}
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
@@ -222,12 +226,12 @@ class OcrStage(Stage):
         p = self.params
         if self._reader is None:
             self.setup()
-        fresh = self._tick % p.every_n_frames == 0
+        fresh = self._tick % p.every == 0
         self._tick += 1
         if fresh:
-            regions = read_text(self._reader, frame.image, min_confidence=p.min_confidence, roi=p.roi,
+            regions = read_text(self._reader, frame.image, confidence=p.confidence, roi=p.roi,
                                 paragraph=p.paragraph, allowlist=p.allowlist, detector_size=p.detector_size)
-            if p.every_n_frames > 1:
+            if p.every > 1:
                 self._carrier.start(to_gray(frame.image), regions, frame.detections)
             self._log(frame, regions)
         else:

@@ -1,5 +1,11 @@
 """User-facing errors: one clear sentence naming the problem and the fix."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
 
 class VisionDeskError(Exception):
     """An error whose message is meant for the user as it stands (no traceback)."""
@@ -13,5 +19,32 @@ class PipelineError(VisionDeskError):
     """A pipeline file or a stage parameter is invalid."""
 
 
+@dataclass(frozen=True)
+class MissingModel:
+    """One model file that is not on disk, as data: the GUI offers its download from this, never from the message.
+
+    Attributes:
+        model: the model as the user gave it (a manifest name, a file name or a path).
+        pull: the manifest name ``vision-desk models pull`` fetches it by; None where no download would (a path of
+            the user's own, a name the manifest does not know).
+        folder: the folder it was looked for in.
+    """
+
+    model: str
+    pull: str | None
+    folder: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class ModelMissingError(VisionDeskError):
-    """A model file is not on disk; the message names the command that fetches it."""
+    """A model file is not on disk; the message names the command that fetches it, ``missing`` says the same as data."""
+
+    def __init__(self, message: str, missing: Iterable[MissingModel]) -> None:
+        super().__init__(message)
+        self.missing = tuple(missing)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Exception rebuilds itself from its args alone, which lack ``missing``: copy and pickle (worker processes) need this
+        return type(self), (str(self), self.missing)

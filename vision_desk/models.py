@@ -6,7 +6,8 @@ sha256, size, licence and the stages that use it. Files are cached in
 :func:`vision_desk.weights.models_dir`. Nothing is fetched except by
 :func:`pull` (``vision-desk models pull NAME`` or the app's *File > Models...*);
 a missing model raises :class:`ModelMissingError` naming the model, where it
-looked and the command that fetches it.
+looked and the command that fetches it, in its message for people and in its
+``missing`` field for code.
 
 Manifest entry::
 
@@ -34,12 +35,12 @@ from typing import Callable
 
 import yaml
 
-from vision_desk.errors import ModelMissingError, VisionDeskError
+from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
 from vision_desk.resources import resource_dir
 from vision_desk.weights import models_dir
 
 
-#: The command that fetches a model, as every "not downloaded" message names it (the GUI recognises it there).
+#: The command that fetches a model, as every "not downloaded" message names it.
 PULL_COMMAND = "vision-desk models pull"
 
 
@@ -108,13 +109,16 @@ def resolve(name_or_path: str) -> Path:
             return known.path
         raise ModelMissingError(
             f"model '{known.name}' is not downloaded (looked in {known.path.parent}); "
-            f"fetch it with: {PULL_COMMAND} {known.name}"
+            f"fetch it with: {PULL_COMMAND} {known.name}",
+            [MissingModel(name_or_path, known.name, str(known.path.parent))],
         )
+    missing = [MissingModel(name_or_path, None, str(candidate.parent.absolute()))]
     if os.sep in name_or_path or "/" in name_or_path:
-        raise ModelMissingError(f"model file {candidate} not found; check the path.")
+        raise ModelMissingError(f"model file {candidate} not found; check the path.", missing)
     raise ModelMissingError(
         f"model '{name_or_path}' is neither a file nor a known model name; "
-        "give a path, or see 'vision-desk models list'."
+        "give a path, or see 'vision-desk models list'.",
+        missing,
     )
 
 

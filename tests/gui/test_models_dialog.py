@@ -12,10 +12,28 @@ from PySide6.QtCore import Qt
 
 import vision_desk.models as models
 from tests.servers.http_files import FileHandler, serve_folder
-from vision_desk.models import ModelEntry, sha256_of
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.stage import Stage
+from vision_desk.errors import MissingModel, ModelMissingError
+from vision_desk.models import PULL_COMMAND, ModelEntry, sha256_of
 
 #: A real file to serve (792 kB; the gated path sends 64 kB, then the rest only when the test releases it).
 PAYLOAD = Path(skimage.__file__).parent / "data" / "astronaut.png"
+
+
+class NeedsQuickStage(Stage):
+    """Needs the served model 'quick', and says so in words that name no command, as a reworded message might."""
+
+    id = "gui_test_needs_quick"
+
+    def setup(self) -> None:
+        quick = models.entry("quick")
+        if not quick.present:
+            raise ModelMissingError("its weights are not on this machine; fetch them from the model store.",
+                                    [MissingModel("quick", "quick", str(quick.path.parent))])
+
+    def process(self, frame: Frame) -> None:
+        frame.values["quick weights"] = 1.0
 
 
 @pytest.fixture
@@ -98,6 +116,8 @@ def test_a_stage_missing_its_model_points_to_the_dialog(qtbot, settings, models_
         assert "Models..." in [a.text() for a in window.menuBar().actions()[0].menu().actions()]
         dialog = window.show_models()
         assert isinstance(dialog, ModelsDialog) and dialog.isVisible()
+        # the model the stage waits for is selected, one click from its download
+        assert dialog.selected_name() == "yolo11n" and dialog.download_button.isEnabled()
     finally:
         window.close()
 
@@ -142,6 +162,38 @@ def test_a_stage_waiting_for_its_model_starts_once_the_dialog_downloaded_it(qtbo
             qtbot.waitUntil(lambda: window._last_frame is not None and "detect" in window._last_frame.extras, timeout=60000)
             assert window._last_frame.extras["detect"]["task"] == "detect"
             rows = window.editor.pipeline.stage_rows()
-            assert rows[0]["error"] is None and "models pull tiny-yolo-seg" in rows[1]["error"]
+            assert rows[0]["error"] is None and rows[0]["missing_models"] == []
+            assert [m["pull"] for m in rows[1]["missing_models"]] == ["tiny-yolo-seg"]
         finally:
             window.close()
+
+
+def test_the_download_is_offered_from_the_missing_model_field_whatever_the_message_says(
+        qtbot, settings, served: str, models_dir: Path) -> None:
+    """Nothing reads the sentence: a message with no pull command in it still gets the hint, the selection and the retry."""
+    from vision_desk.engine.pipeline import PipelineSpec, StageSpec
+    from vision_desk.gui.main_window import MainWindow
+    from vision_desk.gui.models_dialog import GUI_HINT
+
+    window = MainWindow(settings, "demo:", PipelineSpec("quick", [StageSpec("gui_test_needs_quick"), StageSpec("grayscale")]))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        qtbot.waitUntil(lambda: "not on this machine" in window.statusBar().currentMessage(), timeout=30000)
+        message = window.statusBar().currentMessage()
+        assert PULL_COMMAND not in message
+        assert message == "stage 'gui_test_needs_quick' could not start: its weights are not on this machine; " \
+                          "fetch them from the model store" + GUI_HINT + "."
+        item = window.editor.list.item(0)
+        qtbot.waitUntil(lambda: item.checkState() == Qt.CheckState.Unchecked, timeout=10000)
+        dialog = window.show_models()
+        assert dialog.selected_name() == "quick" and dialog.download_button.isEnabled()
+        qtbot.mouseClick(dialog.download_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.status.text().startswith("Downloaded quick"), timeout=20000)
+        dialog.close()
+        assert item.checkState() == Qt.CheckState.Checked
+        assert window.statusBar().currentMessage() == "Downloaded quick; stage gui_test_needs_quick started again."
+        qtbot.waitUntil(lambda: window._last_frame is not None and "quick weights" in window._last_frame.values, timeout=30000)
+        assert window.editor.pipeline.stage_rows()[0]["missing_models"] == []
+    finally:
+        window.close()

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value
 from vision_desk.engine.stage import Stage, stage_class
-from vision_desk.errors import PipelineError, VisionDeskError
+from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError
 
 
 @dataclass
@@ -191,7 +191,7 @@ _slot_ids = itertools.count(1)
 
 
 class StageSlot:
-    """A stage in the chain with its enabled flag, timing and last error, known by an id that never changes.
+    """A stage in the chain with its enabled flag, timing and last failure, known by an id that never changes.
 
     ``wanted_params`` and ``wanted_enabled`` are what the last edit asked for
     (written by any thread under the pipeline's lock); ``stage.params`` and
@@ -205,7 +205,7 @@ class StageSlot:
         self.wanted_params = stage.params
         self.wanted_enabled = enabled
         self.timing = StageTiming()
-        self.error: str | None = None
+        self.failure: VisionDeskError | None = None  # what switched it off: a ModelMissingError keeps its fields
         self.ready = False
 
     @property
@@ -232,7 +232,8 @@ class Pipeline:
         self._slots: list[StageSlot] = []  # the running chain: only the processing thread changes it
         self._lock = threading.Lock()
         self._reset_requested = False
-        self.errors: deque[str] = deque(maxlen=50)
+        # failures for the user, oldest first, kept as errors (not text) so a missing model keeps its fields
+        self.errors: deque[VisionDeskError] = deque(maxlen=50)
         for s in spec.stages if spec else []:
             self._slots.append(StageSlot(_make_stage(s.stage, s.params), s.enabled))
         self._wanted: list[StageSlot] = list(self._slots)  # the chain as edited so far, under the lock
@@ -250,14 +251,18 @@ class Pipeline:
             return PipelineSpec(self.name, [slot.spec for slot in self._slots])
 
     def stage_rows(self) -> list[dict[str, Any]]:
-        """Per running stage: slot id, stage id, enabled flag, timing (mean, p95 and max ms), last error and the
-        stage's own summary (e.g. the model and input size it runs), for stats."""
+        """Per running stage, for stats: slot id, stage id, enabled flag, timing (mean, p95 and max ms), the stage's
+        own summary (e.g. the model and input size it runs), its last error as a sentence (or None) and, where that
+        error was a missing model, ``missing_models``: each as :meth:`MissingModel.as_dict` (empty otherwise)."""
         with self._lock:
             rows = []
             for slot in self._slots:
                 mean, p95, peak = slot.timing.summary()
+                failure = slot.failure
+                missing = failure.missing if isinstance(failure, ModelMissingError) else ()
                 rows.append({"id": slot.id, "stage": slot.stage.id, "enabled": slot.enabled, "mean_ms": mean,
-                             "p95_ms": p95, "max_ms": peak, "error": slot.error, "summary": slot.stage.summary()})
+                             "p95_ms": p95, "max_ms": peak, "error": str(failure) if failure else None,
+                             "missing_models": [m.as_dict() for m in missing], "summary": slot.stage.summary()})
             return rows
 
     def slot_ids(self) -> list[int]:
@@ -347,11 +352,11 @@ class Pipeline:
                 for slot in self._wanted:
                     if slot.stage.params is not slot.wanted_params:  # an edit made a new model: the stage may reset on it
                         slot.stage.update_params(slot.wanted_params)
-                        slot.error = None
+                        slot.failure = None
                     if slot.enabled != slot.wanted_enabled:
                         slot.enabled = slot.wanted_enabled
                         if slot.enabled:
-                            slot.error = None
+                            slot.failure = None
                 self._slots = list(self._wanted)  # a copy: other threads go on editing _wanted
                 self.name = self._wanted_name
             reset, self._reset_requested = self._reset_requested, False
@@ -381,12 +386,14 @@ class Pipeline:
     def _fail(self, slot: StageSlot, err: Exception, what: str) -> None:
         msg = str(err) if isinstance(err, VisionDeskError) else f"{type(err).__name__}: {err}"
         text = f"stage '{slot.stage.id}' {what}: {msg}"
+        # the stage's name goes in front of the message; a missing model stays one, with its fields, for the GUI
+        failure = ModelMissingError(text, err.missing) if isinstance(err, ModelMissingError) else VisionDeskError(text)
         if self.stage_errors == "raise":
-            raise VisionDeskError(text) from err
+            raise failure from err
         with self._lock:
             slot.enabled = slot.wanted_enabled = False  # off as edited too: a later tick by the user is what turns it on again
-            slot.error = text
-        self.errors.append(text)
+            slot.failure = failure
+        self.errors.append(failure)
 
     def process(self, frame: Frame) -> Frame:
         """Runs the enabled stages over one frame, in order, timing each."""

@@ -187,7 +187,7 @@ class Engine:
                 try:
                     sink.close(ok=True)
                 except VisionDeskError as err:
-                    self.pipeline.errors.append(str(err))
+                    self.pipeline.errors.append(err)
 
     def _take_step(self) -> bool:
         with self._lock:

@@ -377,10 +377,14 @@ class MainWindow(QMainWindow):
             self.apply_theme(self.settings.theme)
 
     def show_models(self) -> ModelsDialog:
+        """Opens File > Models..., with the first model a stopped stage waits for selected, ready to download."""
         if self._models is None:
             self._models = ModelsDialog(self)
             self._models.downloaded.connect(self._retry_stages_missing)
         self._models.refresh()
+        waiting = [name for name in self.editor.awaited_models() if name in self._models.names()]
+        if waiting:
+            self._models.select(waiting[0])
         self._models.show()
         self._models.raise_()
         return self._models

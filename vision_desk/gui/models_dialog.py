@@ -9,7 +9,6 @@ as Qt signals, and Cancel stops it from the progress callback.
 
 from __future__ import annotations
 
-import re
 import threading
 
 from PySide6.QtCore import QObject, Qt, QUrl, Signal
@@ -17,7 +16,7 @@ from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from vision_desk.errors import VisionDeskError
+from vision_desk.errors import ModelMissingError, VisionDeskError
 from vision_desk.models import PULL_COMMAND
 
 COLUMNS = ("Model", "Task", "Size", "Downloaded", "Licence", "Used by")
@@ -25,16 +24,11 @@ COLUMNS = ("Model", "Task", "Size", "Downloaded", "Licence", "Used by")
 GUI_HINT = " (or with File > Models...)"
 
 
-def with_gui_hint(error: str) -> str:
-    """A stage error that names the pull command, with the dialog named too (other errors unchanged)."""
-    if PULL_COMMAND not in error:
-        return error
-    return error.removesuffix(".") + GUI_HINT + "."
-
-
-def waits_for(error: str, model: str) -> bool:
-    """Whether a stage error says the stage needs ``model`` pulled (yolo11n is not yolo11n-seg)."""
-    return re.search(rf"{re.escape(PULL_COMMAND)} {re.escape(model)}(?![\w-])", error) is not None
+def with_gui_hint(error: VisionDeskError) -> str:
+    """The error's sentence, naming the dialog too where it is a model the dialog can download."""
+    if not isinstance(error, ModelMissingError) or not any(m.pull for m in error.missing):
+        return str(error)
+    return str(error).removesuffix(".") + GUI_HINT + "."
 
 
 class DownloadSignals(QObject):
@@ -123,6 +117,10 @@ class ModelsDialog(QDialog):
     def selected_name(self) -> str | None:
         row = self._selected_row()
         return None if row is None else self.table.item(row, 0).text()
+
+    def names(self) -> list[str]:
+        """The models listed, in table order."""
+        return [self.table.item(row, 0).text() for row in range(self.table.rowCount())]
 
     def select(self, name: str) -> None:
         for row in range(self.table.rowCount()):

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLab
 from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec, load_spec, validate_params
 from vision_desk.engine.stage import stage_class
 from vision_desk.errors import VisionDeskError
-from vision_desk.gui.models_dialog import waits_for
 from vision_desk.gui.param_panel import ParamPanel
 from vision_desk.gui.stage_picker import StagePicker, stage_label
 from vision_desk.resources import pipelines_dir
@@ -60,7 +59,7 @@ class PipelineEditor(QWidget):
         self._name = "untitled"
         self._stages: list[StageSpec] = []
         self._ids: list[int | None] = []  # each row's slot id in self.pipeline (None without one)
-        self._errors: dict[int, str] = {}  # by slot id
+        self._failed: dict[int, dict[str, Any]] = {}  # the engine's stats row of each stage it switched off, by slot id
         self._syncing = False
         self.panel: ParamPanel | None = None
         self._build()
@@ -150,7 +149,7 @@ class PipelineEditor(QWidget):
         """Mirrors future edits onto this running pipeline (built from :meth:`spec`)."""
         self.pipeline = pipeline
         self._ids = pipeline.slot_ids() if pipeline is not None else [None] * len(self._stages)
-        self._errors.clear()
+        self._failed.clear()
         self._refresh(keep_row=True)
 
     def set_spec(self, spec: PipelineSpec) -> None:
@@ -159,7 +158,7 @@ class PipelineEditor(QWidget):
         self._ids = self.pipeline.replace(spec) if self.pipeline is not None else [None] * len(stages)
         self._name = spec.name
         self._stages = stages
-        self._errors.clear()
+        self._failed.clear()
         self._refresh()
         self.list.setCurrentRow(0 if self._stages else -1)
         self.spec_changed.emit()
@@ -192,7 +191,7 @@ class PipelineEditor(QWidget):
         if self.pipeline is not None:
             self.pipeline.remove(self._ids[index])
         del self._stages[index]
-        self._errors.pop(self._ids.pop(index), None)
+        self._failed.pop(self._ids.pop(index), None)
         self._refresh()
         self.list.setCurrentRow(min(index, len(self._stages) - 1))
         self.spec_changed.emit()
@@ -220,7 +219,7 @@ class PipelineEditor(QWidget):
             return
         self._stages[index].enabled = enabled
         if enabled:
-            self._errors.pop(self._ids[index], None)
+            self._failed.pop(self._ids[index], None)
         if self.pipeline is not None:
             self.pipeline.set_enabled(self._ids[index], enabled)
         self._decorate(index)
@@ -258,15 +257,26 @@ class PipelineEditor(QWidget):
             if not self._stages[i].enabled or self.pipeline.is_enabled(row["id"]):
                 continue
             self._stages[i].enabled = False
-            self._errors[row["id"]] = row["error"]
+            self._failed[row["id"]] = row
             self._decorate(i)
             if self.panel is not None and self.list.currentRow() == i:
                 self.panel.show_error(row["error"])
 
+    def _error(self, slot_id: int | None) -> str | None:
+        return self._failed[slot_id]["error"] if slot_id in self._failed else None
+
+    def _awaits(self, slot_id: int | None) -> list[str]:
+        """The manifest names of the models a stopped stage waits for (from its stats row, never its message)."""
+        missing = self._failed[slot_id]["missing_models"] if slot_id in self._failed else []
+        return [m["pull"] for m in missing if m["pull"]]
+
+    def awaited_models(self) -> list[str]:
+        """The downloadable models the stopped stages wait for, in stage order, each once."""
+        return list(dict.fromkeys(name for slot_id in self._ids for name in self._awaits(slot_id)))
+
     def retry_stages_missing(self, model: str) -> list[int]:
         """Switches back on the stages that stopped because ``model`` was not downloaded; their row indices."""
-        waiting = [i for i, slot_id in enumerate(self._ids)
-                   if waits_for(self._errors.get(slot_id, ""), model) and not self._stages[i].enabled]
+        waiting = [i for i, slot_id in enumerate(self._ids) if model in self._awaits(slot_id) and not self._stages[i].enabled]
         for i in waiting:
             self.set_stage_enabled(i, True)
         return waiting
@@ -294,7 +304,7 @@ class PipelineEditor(QWidget):
 
     def _decorate(self, i: int) -> None:
         """Updates one row's check box, colour and tooltip in place (safe inside itemChanged)."""
-        item, entry, error = self.list.item(i), self._stages[i], self._errors.get(self._ids[i])
+        item, entry, error = self.list.item(i), self._stages[i], self._error(self._ids[i])
         cls = stage_class(entry.stage)
         syncing, self._syncing = self._syncing, True
         item.setCheckState(Qt.CheckState.Checked if entry.enabled else Qt.CheckState.Unchecked)
@@ -325,8 +335,8 @@ class PipelineEditor(QWidget):
             return
         entry = self._stages[row]
         self.panel = ParamPanel(stage_class(entry.stage), entry.params, self.picker)
-        if self._ids[row] in self._errors:
-            self.panel.show_error(self._errors[self._ids[row]])
+        if error := self._error(self._ids[row]):
+            self.panel.show_error(error)
         self.panel.changed.connect(lambda name, value, i=row: self.set_param(i, name, value))
         self.params_scroll.setWidget(self.panel)
 

@@ -49,6 +49,9 @@ def test_missing_weights_one_sentence_with_pull_command(tmp_path: Path, monkeypa
     assert "\n" not in text and text.count(". ") == 0
     for name in ("colorization-v2", "colorization-v2-prototxt", "colorization-pts-in-hull"):
         assert f"vision-desk models pull {name}" in text
+    # the same as data, one entry a file, for the GUI's download
+    assert [(m.model, m.pull, m.folder) for m in err.value.missing] == [
+        (name, name, str(tmp_path)) for name in ("colorization-v2-prototxt", "colorization-v2", "colorization-pts-in-hull")]
 
 
 @pytest.mark.parametrize("photo", ["astronaut", "chelsea", "coffee"])

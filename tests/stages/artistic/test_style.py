@@ -81,6 +81,7 @@ def test_missing_johnson_model_names_pull_command(tmp_path: Path, monkeypatch: p
     with pytest.raises(ModelMissingError) as err:
         load_style("johnson-candy")
     assert "vision-desk models pull johnson-candy" in str(err.value) and "\n" not in str(err.value)
+    assert [m.pull for m in err.value.missing] == ["johnson-candy"]
 
 
 @pytest.mark.parametrize("photo", PHOTOS)

@@ -213,6 +213,28 @@ def test_missing_manifest_model_names_model_folder_and_command(tmp_path: Path, m
     assert msg.count(".") <= 3 and "\n" not in msg
 
 
+@pytest.mark.parametrize(("given", "pull"), [("yolo11s-seg", "yolo11s-seg"), ("yolo11n.pt", "yolo11n"), ("weights/mine.pt", None)])
+def test_missing_model_is_a_structured_field_of_the_stage_row(models_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             tmp_path: Path, given: str, pull: str | None) -> None:
+    """A manifest name, a manifest file name and a path of the user's own: the row says which, and what would fetch it."""
+    monkeypatch.chdir(tmp_path)  # 'weights/mine.pt' is looked for under the working directory
+    spec = spec_from_dict({"stages": [{"stage": "detect", "params": {"model": given}}, {"stage": "grayscale"}]})
+    pipeline = Pipeline(spec, stage_errors="disable")
+    pipeline.setup()
+    detect, gray = pipeline.stage_rows()
+    folder = models_dir if pull else tmp_path / "weights"
+    assert detect["enabled"] is False and detect["error"].startswith("stage 'detect' could not start: ")
+    assert detect["missing_models"] == [{"model": given, "pull": pull, "folder": str(folder)}]
+    assert gray["enabled"] is True and gray["error"] is None and gray["missing_models"] == []
+    (failure,) = pipeline.errors  # the message the GUI shows keeps the fields too
+    assert isinstance(failure, ModelMissingError) and str(failure) == detect["error"]
+    assert [m.as_dict() for m in failure.missing] == detect["missing_models"]
+    # the CLI's run stops with the same error, fields and all
+    with pytest.raises(ModelMissingError) as err:
+        Pipeline(spec).setup()
+    assert str(err.value) == detect["error"] and err.value.missing == failure.missing
+
+
 def test_missing_model_through_the_cli_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, clip_720p: Path) -> None:
     from vision_desk.cli import main
 

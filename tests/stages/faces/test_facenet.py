@@ -20,6 +20,7 @@ def test_missing_weights_give_the_one_line_pull_message(tmp_path, monkeypatch):
         make_embedder("facenet")
     message = str(err.value)
     assert "\n" not in message and message.endswith(f"vision-desk models pull {FACENET_MODEL}")
+    assert [(m.pull, m.folder) for m in err.value.missing] == [(FACENET_MODEL, str(tmp_path / "models"))]
 
 
 def test_the_faces_stage_reports_missing_weights_in_one_line(tmp_path, monkeypatch, astronaut):

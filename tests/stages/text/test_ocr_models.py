@@ -53,6 +53,7 @@ def test_missing_language_model_is_one_line_with_the_pull_command(empty_models: 
     message = str(err.value)
     assert "\n" not in message
     assert "vision-desk models pull easyocr-latin" in message
+    assert [(m.pull, m.folder) for m in err.value.missing] == [("easyocr-latin", str(empty_models))]
     assert list(empty_models.iterdir()) == []  # nothing fetched, nothing unpacked
 
 

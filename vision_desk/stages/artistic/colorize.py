@@ -25,7 +25,7 @@ from pydantic import field_validator
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
-from vision_desk.errors import ModelMissingError, VisionDeskError
+from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
 from vision_desk.stages.artistic.lab import exact_colour_table, lab8_l, merge_l_ab
 from vision_desk.stages.artistic.temporal import TemporalSmoother
 
@@ -122,17 +122,18 @@ def resolve_files(prototxt: str, model: str, points: str) -> tuple[Path, Path, P
 
     manifest = load_manifest()
     found: list[Path] = []
-    missing: list[str] = []
+    missing: list[MissingModel] = []
     for value in (prototxt, model, points):
         try:
             found.append(resolve(value))
-        except ModelMissingError:
+        except ModelMissingError as err:
             if value not in manifest:
                 raise
-            missing.append(value)
+            missing.extend(err.missing)
     if missing:
-        pulls = " && ".join(f"vision-desk models pull {name}" for name in missing)
-        raise ModelMissingError(f"colorize needs the colorization model files {', '.join(missing)}, which are not downloaded; fetch them with: {pulls}")
+        names = [m.pull for m in missing]
+        pulls = " && ".join(f"vision-desk models pull {name}" for name in names)
+        raise ModelMissingError(f"colorize needs the colorization model files {', '.join(names)}, which are not downloaded; fetch them with: {pulls}", missing)
     return found[0], found[1], found[2]
 
 

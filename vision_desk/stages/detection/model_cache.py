@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vision_desk.errors import ModelMissingError, VisionDeskError
+from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
 
 _OFFLINE_ENV = {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false"}
 _QUIET_SETTINGS = ("sync", "clearml", "comet", "dvc", "mlflow", "raytune", "tensorboard", "wandb", "vscode_msg", "openvino_msg")
@@ -181,7 +181,8 @@ def loaded_count() -> int:
 
 def _load(path: Path, device: str, half: bool, label: str) -> LoadedModel:
     if not path.exists():
-        raise ModelMissingError(f"model file {path} not found; check the path or fetch it with 'vision-desk models pull NAME'.")
+        raise ModelMissingError(f"model file {path} not found; check the path or fetch it with 'vision-desk models pull NAME'.",
+                                [MissingModel(label, None, str(path.parent))])
     fmt = model_format(path)
     if path.is_file() and path.stat().st_size == 0:
         raise VisionDeskError(f"model file {path} is empty; download it again ('vision-desk models pull NAME') or pick another file.")

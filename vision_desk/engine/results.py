@@ -175,6 +175,20 @@ class Detections:
         return records
 
 
+def box_iou(a: np.ndarray | Iterable[float], b: np.ndarray | Iterable[float]) -> np.ndarray:
+    """Pairwise intersection over union of xyxy boxes: (N, 4) and (M, 4) give an (N, M) float32 matrix.
+
+    One box of shape (4,) counts as (1, 4); no boxes on a side give an empty matrix; boxes whose union has
+    no area (both zero-area) have IoU 0. The arithmetic is supervision's ``box_iou_batch``.
+    """
+    from supervision import box_iou_batch  # half a second to import: paid when boxes are first compared
+
+    # float64 before supervision sees them: older versions (0.26 among them) compute in the input dtype, where int32 areas overflow
+    a = np.asarray(a, np.float64).reshape(-1, 4)
+    b = np.asarray(b, np.float64).reshape(-1, 4)
+    return box_iou_batch(a, b).astype(np.float32, copy=False)
+
+
 def _merge_optional(a: np.ndarray | None, b: np.ndarray | None, n: int, m: int) -> np.ndarray | None:
     """Concatenates optional per-object arrays, padding the side that lacks them."""
     if a is None and b is None:

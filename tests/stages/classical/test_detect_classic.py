@@ -11,6 +11,7 @@ import pytest
 
 from tests.media import skimage_bgr, ultralytics_asset
 from tests.stages.classical.stage_runs import entry_tests, run_clip, run_frames
+from vision_desk.engine.results import box_iou
 from vision_desk.errors import VisionDeskError
 from vision_desk.stages.classical.detect_classic import CASCADES, match_template, nms
 
@@ -20,12 +21,6 @@ ASTRONAUT_FACE = (180, 75, 270, 178)
 # beige coat, black coat beside him, the man cut by the right edge, the one cut by the left edge.
 BUS_PEOPLE = [(50, 395, 245, 905), (220, 405, 345, 860), (665, 370, 810, 880), (0, 550, 75, 875)]
 FACE_CROP = (170, 60, 110, 120)  # x, y, w, h of the astronaut's face, cut as a template
-
-
-def iou(a, b) -> float:  # noqa: ANN001
-    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
-    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
-    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +104,7 @@ def test_haar_finds_the_astronauts_face_and_eyes() -> None:
     )[0]
     faces = frame.detections.where(label="face")
     assert len(faces) == 1
-    assert iou(faces.xyxy[0], ASTRONAUT_FACE) > 0.5  # 0.67 at the default downscale 2, 0.75 at 1
+    assert box_iou(faces.xyxy[0], ASTRONAUT_FACE)[0, 0] > 0.5  # 0.67 at the default downscale 2, 0.75 at 1
     eyes = frame.detections.where(label="eye")
     assert len(eyes) == 2
     centres = sorted(((b[0] + b[2]) / 2, (b[1] + b[3]) / 2) for b in eyes.xyxy)
@@ -121,7 +116,7 @@ def test_haar_finds_the_astronauts_face_and_eyes() -> None:
 def test_haar_downscale_reports_boxes_in_frame_pixels(downscale: float) -> None:
     frame = run_frames([{"stage": "haar", "params": {"downscale": downscale}}], [skimage_bgr("astronaut")])[0]
     faces = frame.detections.where(label="face")
-    assert len(faces) == 1 and iou(faces.xyxy[0], ASTRONAUT_FACE) > 0.5
+    assert len(faces) == 1 and box_iou(faces.xyxy[0], ASTRONAUT_FACE)[0, 0] > 0.5
 
 
 def test_haar_finds_no_face_in_a_cup_of_coffee() -> None:
@@ -139,7 +134,7 @@ def test_hog_finds_the_people_in_bus_jpg() -> None:
     frame = run_frames([{"stage": "hog", "params": params}], [image])[0]
     boxes = frame.detections.where(label="person").xyxy
     # HOG boxes include the window's margin around a person, so IoU 0.3 with a tight box is a hit.
-    matched = {i for i, person in enumerate(BUS_PEOPLE) if any(iou(b, person) >= 0.3 for b in boxes)}
+    matched = {i for i, person in enumerate(BUS_PEOPLE) if (box_iou(boxes, person) >= 0.3).any()}
     assert len(matched) >= 3, (boxes, matched)
     assert {0, 1, 2} <= matched  # the three people seen whole or nearly
     assert frame.values["hog_count"] == len(boxes)

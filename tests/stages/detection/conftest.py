@@ -18,6 +18,7 @@ import pytest
 
 from tests.media import write_clip
 from vision_desk.benchmarks.shapes import Mover, moving_clip
+from vision_desk.engine.results import box_iou
 
 ROOT = Path(__file__).resolve().parents[3]
 CACHE = ROOT / ".test-cache" / "detection"
@@ -176,16 +177,6 @@ def counting_clip(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]
     return write_clip(tmp_path_factory.mktemp("counting") / "counting.mp4", frames), truth
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (N, 4) and (M, 4) xyxy boxes."""
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
-
-
 #: How far above the confidence threshold a box must score to be required in both of two compared runs. Float32
 #: runs of one network differ by about 1e-5 between code paths and instruction sets (AVX2, AVX-512, ARM); a box
 #: scoring within this margin of the threshold may fall on either side of it in the other run.
@@ -203,7 +194,7 @@ def unmatched(a, b, conf: float, iou_bar: float = IOU_BAR, margin: float = SCORE
     """
     problems = []
     for name, x, y in (("first", a, b), ("second", b, a)):
-        m = iou(x.xyxy, y.xyxy) if len(x) and len(y) else np.zeros((len(x), len(y)))
+        m = box_iou(x.xyxy, y.xyxy)
         for i in np.flatnonzero(x.score >= conf + margin):
             same = (y.class_id == x.class_id[i]) & (m[i] >= iou_bar) if len(y) else np.zeros(0, bool)
             if not same.any():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.media import skimage_bgr, ultralytics_asset
-from tests.stages.detection.conftest import IMGSZ, iou, stage_spec, unmatched
+from tests.stages.detection.conftest import IMGSZ, stage_spec, unmatched
 from vision_desk.benchmarks.shapes import CLASSES, MAP50_BAR, held_out_clip, map50
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, spec_from_dict

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.stages.detection.conftest import IOU_BAR, iou, stage_spec
+from tests.stages.detection.conftest import IOU_BAR, stage_spec
 from tests.stages.detection.test_detect import held_out, run_frames  # noqa: F401 - held_out is a fixture
+from vision_desk.engine.results import box_iou
 
 pytestmark = pytest.mark.gpu
 
@@ -24,7 +25,7 @@ def test_fp16_detections_agree_with_fp32(shapes_model: Path, held_out) -> None:
         for a, b in zip(xs, ys):
             total += len(a.detections)
             if len(a.detections) and len(b.detections):
-                m = iou(a.detections.xyxy, b.detections.xyxy)
+                m = box_iou(a.detections.xyxy, b.detections.xyxy)
                 same = a.detections.class_id[:, None] == b.detections.class_id[None, :]
                 matched += int(((m >= IOU_BAR) & same).any(1).sum())
         return matched, total

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.stages.detection.conftest import crossing_movers, iou, min_gap, stage_spec
+from tests.stages.detection.conftest import crossing_movers, min_gap, stage_spec
 from vision_desk.engine.batch import run_batch
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, spec_from_dict
-from vision_desk.engine.results import Detections
+from vision_desk.engine.results import Detections, box_iou
 from vision_desk.engine.runner import Engine
 from vision_desk.engine.sinks.export import JsonlSink
 from vision_desk.engine.sinks.mot import MotSink, mot_lines
@@ -33,7 +33,7 @@ def ids_per_object(records: list[dict], truth: list) -> tuple[dict[int, set[int]
         objs = [o for o in rec["objects"] if o["track_id"] is not None]
         if not objs or not shapes:
             continue
-        m = iou(np.array([s.xyxy for s in shapes]), np.array([o["xyxy"] for o in objs]))
+        m = box_iou(np.array([s.xyxy for s in shapes]), np.array([o["xyxy"] for o in objs]))
         for k, s in enumerate(shapes):
             j = int(m[k].argmax())
             if m[k, j] >= 0.5 and objs[j]["label"] == s.label:

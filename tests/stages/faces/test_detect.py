@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from tests.stages.faces.helpers import ASTRONAUT_FACE, run_stages
+from vision_desk.engine.results import box_iou
 from vision_desk.stages.faces.backends import detect_faces
-from vision_desk.stages.faces.tracking import iou_matrix
 
 
 def test_astronaut_face_at_its_measured_box(astronaut):
     faces = detect_faces(astronaut)
     assert len(faces) == 1
-    assert iou_matrix(faces.xyxy, [ASTRONAUT_FACE])[0, 0] >= 0.7  # measured 0.79
+    assert box_iou(faces.xyxy, ASTRONAUT_FACE)[0, 0] >= 0.7  # measured 0.79
     assert faces.score[0] > 0.99
     left_eye, right_eye, nose, mouth_left, mouth_right = faces.points[0]
     assert left_eye[0] < right_eye[0] and mouth_left[0] < mouth_right[0]

@@ -10,7 +10,7 @@ import numpy as np
 
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
-from vision_desk.engine.results import Detections
+from vision_desk.engine.results import Detections, box_iou
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
 from vision_desk.stages.basic import to_gray
@@ -30,18 +30,12 @@ def nms(boxes: np.ndarray, scores: np.ndarray, overlap: float, limit: int = 0) -
     """
     order = np.argsort(-np.asarray(scores), kind="stable")
     boxes = np.asarray(boxes, np.float32)
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     keep: list[int] = []
     while len(order) and (not limit or len(keep) < limit):
         best, rest = order[0], order[1:]
         keep.append(int(best))
-        x1 = np.maximum(boxes[best, 0], boxes[rest, 0])
-        y1 = np.maximum(boxes[best, 1], boxes[rest, 1])
-        x2 = np.minimum(boxes[best, 2], boxes[rest, 2])
-        y2 = np.minimum(boxes[best, 3], boxes[rest, 3])
-        inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-        iou = inter / np.maximum(areas[best] + areas[rest] - inter, 1e-6)
-        order = rest[iou <= overlap]
+        # row by row, not the whole matrix: 2000 template candidates would cost several 32 MB arrays per frame
+        order = rest[box_iou(boxes[best], boxes[rest])[0] <= overlap]
     return np.asarray(keep, np.int64)
 
 

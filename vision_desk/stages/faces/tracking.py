@@ -13,21 +13,7 @@ from collections import Counter, deque
 
 import numpy as np
 
-from vision_desk.engine.results import Detections
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(len(a), len(b)) intersection over union of xyxy boxes."""
-    a = np.asarray(a, np.float32).reshape(-1, 4)
-    b = np.asarray(b, np.float32).reshape(-1, 4)
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-6)
+from vision_desk.engine.results import Detections, box_iou
 
 
 class FaceTracker:
@@ -56,7 +42,7 @@ class FaceTracker:
         ids = np.full(len(boxes), -1, np.int64)
         known = list(self._boxes)
         if known and len(boxes):
-            iou = iou_matrix(boxes, np.stack([self._boxes[k] for k in known]))
+            iou = box_iou(boxes, np.stack([self._boxes[k] for k in known]))
             for flat in np.argsort(-iou, axis=None):
                 i, j = divmod(int(flat), len(known))
                 if iou[i, j] < self.min_iou:

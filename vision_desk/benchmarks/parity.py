@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vision_desk.engine.results import box_iou
+
 #: Boxes of one object in two runs pair up at this IoU or more (the bar the product promises across backends).
 IOU_BAR = 0.9
 
@@ -94,23 +96,13 @@ def vision_desk_tracks(model: Path, clip: Path, conf: float, line: tuple[int, in
     return run, values
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pairwise IoU of (N, 4) and (M, 4) xyxy boxes."""
-    a, b = np.asarray(a, float).reshape(-1, 4), np.asarray(b, float).reshape(-1, 4)
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None, :] - inter + 1e-9)
-
-
 def _pairs(a: np.ndarray, b: np.ndarray, bar: float) -> list[tuple[int, int]]:
     """One-to-one pairs (i, j) of boxes of a and b with IoU >= bar, chosen to maximise total IoU."""
     from scipy.optimize import linear_sum_assignment
 
     if not len(a) or not len(b):
         return []
-    m = iou_matrix(a, b)
+    m = box_iou(a, b)
     rows, cols = linear_sum_assignment(-m)
     return [(int(i), int(j)) for i, j in zip(rows, cols) if m[i, j] >= bar]
 

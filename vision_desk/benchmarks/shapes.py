@@ -319,21 +319,32 @@ def visible(s: Shape, size: tuple[int, int], min_fraction: float = 0.6) -> Shape
 
 
 def moving_clip(movers: list[Mover], n: int, size: tuple[int, int] = (640, 360), bg: str = "gravel",
-                seed: int = 0) -> tuple[list[np.ndarray], list[list[Shape]]]:
+                seed: int = 0, pan: float = 0.0) -> tuple[list[np.ndarray], list[list[Shape]]]:
     """Frames of movers over a held-out photo, and per frame the shapes in view (ground truth).
 
     Shapes are painted in list order, so a later mover passes in front of an
     earlier one where their paths cross. Colours are jittered per mover (seeded).
+    With ``pan``, the camera pans right at that many px per frame over a panorama (the photo at twice the
+    view's width), the movers' coordinates are the panorama's, and the truth is in view coordinates.
     """
     rng = np.random.default_rng(seed)
-    base = background(bg, size)
+    w, h = size
+    base = background(bg, (2 * w, h) if pan else size)
     colors = {m.track_id: tuple(int(np.clip(c + rng.integers(-25, 26), 0, 255)) for c in COLORS[m.label]) for m in movers}
     frames, truth = [], []
     for t in range(n):
-        img = base.copy()
+        x0 = pan * t
+        if x0 > w:
+            raise ValueError(f"a pan of {pan} px per frame leaves the panorama after {int(w / pan)} frames; make the clip shorter")
+        if pan:
+            offset = np.float32([[1, 0, -x0], [0, 1, 0]])  # sub-pixel pan, as a real camera gives
+            img = cv2.warpAffine(base, offset, (w, h), flags=cv2.INTER_LINEAR)
+        else:
+            img = base.copy()
         shown = []
         for m in movers:
-            s = m.at(t)
+            at = m.at(t)
+            s = Shape(at.label, at.cx - x0, at.cy, at.r, at.track_id)
             draw_shape(img, s, colors[m.track_id])
             if visible(s, size) is not None:
                 shown.append(s)
@@ -369,37 +380,10 @@ def parity_clip(settings: dict, kind: str, n: int = 120) -> tuple[list[np.ndarra
             Mover("circle", 0.10 * w, 0.75 * h, 5.5 * k, 0.0, 30 * k, 4),  # drives along with the camera, a little faster
             Mover("triangle", 1.20 * w, 0.15 * h, -2.0 * k, 1.5 * k, 32 * k, 5),
         ]
-        frames, truth = panning_clip(movers, n, (w, h), pan=4.0 * k, bg="moon", seed=22)
+        frames, truth = moving_clip(movers, n, (w, h), bg="moon", seed=22, pan=4.0 * k)
     else:
         raise ValueError(f"unknown parity clip kind {kind!r}; use cross or pan")
     return frames, truth, (w // 2, 8, w // 2, h - 8)
-
-
-def panning_clip(movers: list[Mover], n: int, size: tuple[int, int], pan: float, bg: str, seed: int = 0
-                 ) -> tuple[list[np.ndarray], list[list[Shape]]]:
-    """Frames of a camera panning right at ``pan`` px per frame over a panorama (the photo at twice the view's
-    width) with movers in panorama coordinates, and per frame the shapes in view, in view coordinates."""
-    rng = np.random.default_rng(seed)
-    w, h = size
-    panorama = background(bg, (2 * w, h))
-    colors = {m.track_id: tuple(int(np.clip(c + rng.integers(-25, 26), 0, 255)) for c in COLORS[m.label]) for m in movers}
-    frames, truth = [], []
-    for t in range(n):
-        x0 = pan * t
-        if x0 + w > 2 * w:
-            raise ValueError(f"a pan of {pan} px per frame leaves the panorama after {int(w / pan)} frames; make the clip shorter")
-        offset = np.float32([[1, 0, -x0], [0, 1, 0]])  # sub-pixel pan, as a real camera gives
-        img = cv2.warpAffine(panorama, offset, (w, h), flags=cv2.INTER_LINEAR)
-        shown = []
-        for m in movers:
-            at = m.at(t)
-            s = Shape(at.label, at.cx - x0, at.cy, at.r, at.track_id)
-            draw_shape(img, s, colors[m.track_id])
-            if visible(s, size) is not None:
-                shown.append(s)
-        frames.append(img)
-        truth.append(shown)
-    return frames, truth
 
 
 def random_movers(rng: np.random.Generator, count: int, size: tuple[int, int] = (640, 360), n: int = 60,

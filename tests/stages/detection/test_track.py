@@ -183,7 +183,7 @@ TWICE = {12: [[100, 150, 130, 180]], 13: [[102, 150, 132, 180]]}
 def test_a_detection_seen_once_never_becomes_a_track(tmp_path: Path) -> None:
     from ultralytics.engine.results import Boxes
 
-    from vision_desk.stages.detection.track import make_tracker
+    from vision_desk.stages.detection.tracker import make_tracker
 
     mot = tmp_path / "tracks.txt"
     stage = TrackStage(TrackStage.Params(mot_path=str(mot)))

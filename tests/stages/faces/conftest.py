@@ -64,3 +64,35 @@ def clip_frames() -> list[np.ndarray]:
     from tests.media import panning_frames
 
     return panning_frames(6)
+
+
+#: Frames of ``walking_face`` where a grey card hides the face (a short miss); the face is found in all others.
+HIDDEN_FRAMES = (17, 18)
+
+
+@pytest.fixture(scope="session")
+def walking_face(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray, coffee: np.ndarray) -> list[np.ndarray]:
+    """36 frames decoded from a real H.264 clip: the astronaut's photo (240 px) crossing a 640x360 scene, 7 px a frame.
+
+    Her face (about 40 px wide) moves 245 px, six face widths; in ``HIDDEN_FRAMES`` a card covers it.
+    """
+    from tests.media import write_clip
+
+    scene = cv2.resize(coffee, (640, 360))
+    person = cv2.resize(astronaut, (240, 240))
+    frames = []
+    for i in range(36):
+        image = scene.copy()
+        x = 10 + 7 * i
+        image[60:300, x : x + 240] = person
+        if i in HIDDEN_FRAMES:
+            image[70:170, x + 70 : x + 150] = 128
+        frames.append(image)
+    clip = write_clip(tmp_path_factory.mktemp("clips") / "walking_face.mp4", frames)
+    capture = cv2.VideoCapture(str(clip))
+    decoded = []
+    while (ok_image := capture.read())[0]:
+        decoded.append(ok_image[1])
+    capture.release()
+    assert len(decoded) == len(frames)
+    return decoded

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -22,6 +22,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
+from vision_desk.stages.detection.tracker import BoxTracker
 
 
 class TrackParams(StageParams):
@@ -42,30 +43,6 @@ class TrackParams(StageParams):
                           help="Also write tracks in MOTChallenge text format to this file; '{source}' becomes the input's name (one file per video in batch).")
 
 
-def tracker_args(p: TrackParams, kind: str | None = None) -> Any:
-    """The namespace Ultralytics' trackers read (its YAML defaults with our parameters on top)."""
-    from ultralytics.utils import IterableSimpleNamespace
-
-    args = {
-        "tracker_type": kind or p.tracker, "track_high_thresh": p.high_threshold, "track_low_thresh": p.low_threshold,
-        "new_track_thresh": p.new_track_threshold, "track_buffer": p.lost_frames, "match_thresh": p.match_threshold,
-        "fuse_score": True, "gmc_method": "sparseOptFlow", "proximity_thresh": 0.5, "appearance_thresh": 0.8,
-        "with_reid": False, "model": "auto", "device": "cpu",
-    }
-    return IterableSimpleNamespace(**args)
-
-
-def make_tracker(p: TrackParams) -> Any:
-    from vision_desk.stages.detection.model_cache import configure_ultralytics
-
-    configure_ultralytics()
-    import ultralytics.engine.results  # noqa: F401 - the Boxes the trackers take; imported here, off the first frame
-    from ultralytics.trackers.bot_sort import BOTSORT
-    from ultralytics.trackers.byte_tracker import BYTETracker
-
-    return (BOTSORT if p.tracker == "botsort" else BYTETracker)(tracker_args(p))
-
-
 class TrackStage(Stage):
     id = "track"
     title = "Track objects"
@@ -77,23 +54,21 @@ class TrackStage(Stage):
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
-        self._tracker: Any = None
+        self._tracker: BoxTracker | None = None
         self._labels: dict[str, int] = {}  # label -> class id for sources without class ids
         self._history: dict[int, deque] = {}
         self._trails: dict[int, deque] = {}
-        self._matched: dict[int, Any] = {}  # detection row -> track, from the last fresh frame
         self._mot = None
         self._mot_source: str | None = None
 
     def setup(self) -> None:
-        self._tracker = make_tracker(self.params)
+        self._tracker = BoxTracker(self.params)
 
     def reset(self) -> None:
         if self._tracker is not None:
             self._tracker.reset()
         self._history.clear()
         self._trails.clear()
-        self._matched.clear()
         self._close_mot()
 
     def update_params(self, params: StageParams) -> None:
@@ -102,7 +77,7 @@ class TrackStage(Stage):
         keys = ("tracker", "source", "high_threshold", "low_threshold", "new_track_threshold", "match_threshold", "lost_frames")
         if any(getattr(old, k) != getattr(params, k) for k in keys):
             self.reset()
-            self._tracker = make_tracker(params) if self._tracker is not None else None
+            self._tracker = BoxTracker(params) if self._tracker is not None else None
         if old.mot_path != params.mot_path:
             self._close_mot()
 
@@ -125,45 +100,15 @@ class TrackStage(Stage):
         det = frame.detections
         rows = self._rows(det)
         fresh = (frame.extras.get(self.params.source) or {}).get("fresh", True) if self.params.source else True
-        ids = np.full(len(rows), -1, np.int64)
-        boxes = det.xyxy[rows].copy()
-        if fresh or not self._matched:
-            tracks = self._update(det, rows, frame)
-            for row in tracks:
-                idx = int(row[-1])
-                ids[idx] = int(row[4])
-                if self.params.boxes == "tracker":
-                    boxes[idx] = row[:4]
-            self._matched = {int(r[-1]): t for r, t in zip(tracks, self._active_tracks(tracks))}
+        assert self._tracker is not None, "setup() makes the tracker"
+        if fresh or not self._tracker.matched:
+            ids, kalman = self._tracker.update(det.xyxy[rows], det.score[rows], self._class_ids(det, rows), frame.image)
+            boxes = kalman if self.params.boxes == "tracker" else det.xyxy[rows].copy()
         else:
-            self._coast()
-            for k in range(len(rows)):
-                track = self._matched.get(k)
-                if track is not None and track.is_activated:
-                    ids[k] = int(track.track_id)
-                    boxes[k] = track.xyxy
+            ids, boxes = self._tracker.coast(det.xyxy[rows])  # carried rows move to the predicted positions
         h, w = frame.shape[:2]
         np.clip(boxes, 0, [w, h, w, h], out=boxes)  # a Kalman box may reach past the frame's edge; Ultralytics clips it too
         self._write(frame, rows, ids, boxes)
-
-    def _update(self, det: Detections, rows: np.ndarray, frame: Frame) -> np.ndarray:
-        from ultralytics.engine.results import Boxes
-
-        data = np.column_stack([det.xyxy[rows], det.score[rows], self._class_ids(det, rows)]).astype(np.float32)
-        boxes = Boxes(data.reshape(-1, 6), frame.shape)
-        tracks = self._tracker.update(boxes, frame.image)
-        return np.asarray(tracks, np.float32).reshape(-1, 8)
-
-    def _active_tracks(self, tracks: np.ndarray) -> list[Any]:
-        by_id = {t.track_id: t for t in self._tracker.tracked_stracks}
-        return [by_id.get(int(r[4])) for r in tracks]
-
-    def _coast(self) -> None:
-        """A frame without new detections: every track's Kalman filter advances one step."""
-        t = self._tracker
-        t.frame_id += 1
-        pool = list({id(s): s for s in [*t.tracked_stracks, *t.lost_stracks]}.values())
-        t.multi_predict(pool)
 
     def _write(self, frame: Frame, rows: np.ndarray, ids: np.ndarray, boxes: np.ndarray) -> None:
         det = frame.detections

@@ -11,9 +11,11 @@ from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
+from vision_desk.stages.detection.track import TrackParams
+from vision_desk.stages.detection.tracker import BoxTracker
 from vision_desk.stages.faces.backends import FaceBoxes, detect_faces, make_embedder
 from vision_desk.stages.faces.recognize import UNKNOWN, identify, resolve_threshold
-from vision_desk.stages.faces.tracking import FaceTracker, IdentityVoter, person_tracks, tracks_containing
+from vision_desk.stages.faces.tracking import IdentityVoter, person_tracks, tracks_containing
 
 FACES_ID = "faces"
 
@@ -35,7 +37,7 @@ class FacesParams(StageParams):
     backend: Literal["dlib", "facenet"] = param("dlib", help="Embeddings: dlib's 128-D ResNet (offline) or FaceNet VGGFace2 (vision-desk models pull facenet-vggface2).")
     gallery: str = param("", widget="path", file_filter="Face gallery (*.sqlite)", help="Gallery database; empty uses the default one ('vision-desk faces path' prints it).")
     threshold: float | None = param(None, ge=0.0, le=1.0, step=0.01, help="Minimum similarity for a name; empty uses the backend's default (dlib 0.4 = distance 0.6, facenet cosine 0.5).")
-    tracking: Literal["auto", "own", "off"] = param("auto", help="Where face track ids come from: auto = tracked person boxes when present, else an IoU tracker over faces; own = always the faces' IoU tracker; off = none (identity per frame).")
+    tracking: Literal["auto", "own", "off"] = param("auto", help="Where face track ids come from: auto = tracked person boxes when present, else ByteTrack over the faces; own = always ByteTrack over the faces; off = none (identity per frame).")
     vote_window: int = param(15, ge=1, le=300, help="Recent recognitions of a track that vote on its name, so labels do not flicker.")
 
 
@@ -81,7 +83,8 @@ class FacesStage(Stage):
         self._gallery_version: int | None = None
         self._names: list[str] = []
         self._matrix = np.zeros((0, 0), np.float32)
-        self._tracker = FaceTracker()
+        self._tracker: BoxTracker | None = None
+        self._coasting = False  # the last detection round went through self._tracker
         self._voter = IdentityVoter(self.params.vote_window)
         self._count = 0
         self._last: Detections | None = None
@@ -91,6 +94,8 @@ class FacesStage(Stage):
     # -- lifecycle -------------------------------------------------------------------
     def setup(self) -> None:
         detect_faces(np.zeros((64, 64, 3), np.uint8))  # loads MTCNN now, not in the first frame
+        if self._tracker is None:
+            self._tracker = BoxTracker(TrackParams())  # ByteTrack with the track stage's defaults
         self._prepare()
 
     @staticmethod
@@ -120,7 +125,9 @@ class FacesStage(Stage):
         self._gallery_version = self._gallery.data_version()
 
     def reset(self) -> None:
-        self._tracker.reset()
+        if self._tracker is not None:
+            self._tracker.reset()
+        self._coasting = False
         self._voter.reset()
         self._count = 0
         self._last = None
@@ -144,6 +151,8 @@ class FacesStage(Stage):
         self._prepare()
         if self._last is None or self._count % p.every == 0:
             self._last = self._analyse(frame)
+        elif self._coasting:
+            self._tracker.coast(self._last.xyxy)  # the tracker counts frames, as the track stage's does; the faces are reused as they are
         self._count += 1
         det = self._last[np.arange(len(self._last))]  # a copy: later stages add columns to this frame's rows only
         frame.add(det)
@@ -171,14 +180,18 @@ class FacesStage(Stage):
     def _track(self, frame: Frame, faces: FaceBoxes) -> tuple[np.ndarray, list[object]]:
         """Track ids for the faces and the vote keys (person and face tracks never share a key)."""
         mode = self.params.tracking
+        self._coasting = False
         if mode == "off":
             return np.full(len(faces), -1, np.int64), [None] * len(faces)
         people = person_tracks(frame.detections, self.id) if mode == "auto" else Detections()
         if not people.empty:
             ids = tracks_containing(faces.xyxy, people)
             return ids, [("person", int(t)) if t >= 0 else None for t in ids]
-        ids = self._tracker.update(faces.xyxy)
-        return ids, [("face", int(t)) for t in ids]
+        # A face ByteTrack has not confirmed yet (seen in one frame, unless it is the first) stays, with id -1
+        # and no vote, as the track stage's keep_untracked keeps it: recognition still names it this frame.
+        ids, _ = self._tracker.update(faces.xyxy, faces.score, np.zeros(len(faces)), frame.image)
+        self._coasting = True
+        return ids, [("face", int(t)) if t >= 0 else None for t in ids]
 
     def _recognise(self, frame: Frame, faces: FaceBoxes, track_ids: np.ndarray, keys: list[object]) -> tuple[list[str], np.ndarray]:
         if self._gallery is None or self._embedder is None:

@@ -2,7 +2,8 @@
 
 A face takes the track id of the tracked person box that contains it (the
 ``track`` stage sets ``track_id`` on person boxes); where no tracked boxes
-exist, a small IoU tracker over the faces themselves gives the ids. Each track
+exist, the faces stage tracks the faces themselves with the ``track`` stage's
+ByteTrack (``vision_desk.stages.detection.tracker.BoxTracker``). Each track
 keeps its last few recognitions and shows the name most of them agree on, so
 one blurred frame does not flip a label.
 """
@@ -13,54 +14,7 @@ from collections import Counter, deque
 
 import numpy as np
 
-from vision_desk.engine.results import Detections, box_iou
-
-
-class FaceTracker:
-    """Greedy IoU tracking of face boxes between detection rounds.
-
-    Args:
-        min_iou: a face continues a track when their boxes overlap at least this much.
-        max_misses: a track unseen for more rounds than this is forgotten.
-    """
-
-    def __init__(self, min_iou: float = 0.3, max_misses: int = 10) -> None:
-        self.min_iou = min_iou
-        self.max_misses = max_misses
-        self._boxes: dict[int, np.ndarray] = {}
-        self._misses: dict[int, int] = {}
-        self._next = 1
-
-    def reset(self) -> None:
-        self._boxes.clear()
-        self._misses.clear()
-        self._next = 1
-
-    def update(self, boxes: np.ndarray) -> np.ndarray:
-        """Track ids (int64) for this round's boxes."""
-        boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
-        ids = np.full(len(boxes), -1, np.int64)
-        known = list(self._boxes)
-        if known and len(boxes):
-            iou = box_iou(boxes, np.stack([self._boxes[k] for k in known]))
-            for flat in np.argsort(-iou, axis=None):
-                i, j = divmod(int(flat), len(known))
-                if iou[i, j] < self.min_iou:
-                    break
-                if ids[i] < 0 and known[j] not in ids:
-                    ids[i] = known[j]
-        for i in range(len(boxes)):
-            if ids[i] < 0:
-                ids[i] = self._next
-                self._next += 1
-            self._boxes[int(ids[i])] = boxes[i]
-            self._misses[int(ids[i])] = 0
-        for k in known:
-            if k not in ids:
-                self._misses[k] += 1
-                if self._misses[k] > self.max_misses:
-                    del self._boxes[k], self._misses[k]
-        return ids
+from vision_desk.engine.results import Detections
 
 
 def person_tracks(detections: Detections, exclude_source: str) -> Detections:

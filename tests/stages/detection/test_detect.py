@@ -125,8 +125,14 @@ def test_batched_inference_matches_frame_by_frame(shapes_model: Path, held_out) 
 
 
 def test_every_nth_frame_reuses_results_in_between(shapes_model: Path, held_out) -> None:
-    frames = run_frames([stage_spec(shapes_model, backend="pytorch", every=3)], held_out[0][:7])
-    assert [f.extras["detect"]["fresh"] for f in frames] == [True, False, False, True, False, False, True]
+    pipeline = Pipeline(spec_from_dict({"stages": [stage_spec(shapes_model, backend="pytorch", every=3)]}))
+    pipeline.setup()
+    frames = [pipeline.process(Frame(img, i, i / 30.0, capture_time=100.0 + i / 30.0)) for i, img in enumerate(held_out[0][:7])]
+    pipeline.close()
+    origins = [f.origin("detect") for f in frames]
+    assert [o.frame_index for o in origins] == [0, 0, 0, 3, 3, 3, 6]
+    assert [o.fresh_on(f) for o, f in zip(origins, frames)] == [True, False, False, True, False, False, True]
+    assert [o.age_ms(f) for o, f in zip(origins, frames)] == pytest.approx([0, 1000 / 30, 2000 / 30, 0, 1000 / 30, 2000 / 30, 0])
     assert np.array_equal(frames[1].detections.xyxy, frames[0].detections.xyxy)
     assert not np.array_equal(frames[3].detections.xyxy, frames[0].detections.xyxy)
 

@@ -104,11 +104,12 @@ def test_ocr_stage_reads_the_demo_line_and_carries_it_between_passes(ocr_reader,
     pipeline = _ocr_pipeline(every=4)
     boxes, events = [], []
     for i, image in enumerate(demo_frames[:5]):
-        frame = pipeline.process(Frame(image.copy(), i, i * 0.5))
+        frame = pipeline.process(Frame(image.copy(), i, i * 0.5, capture_time=50.0 + i * 0.5))
         events += frame.events
         line = [j for j, t in enumerate(frame.detections.data["text"]) if t == TEXT_LINE]
         assert len(line) == 1, list(frame.detections.data["text"])
-        assert frame.values["ocr_fresh"] == (i % 4 == 0)
+        origin = frame.origin("ocr")  # read on frame 0, carried on 1-3, read again on 4
+        assert (origin.frame_index, origin.age_ms(frame)) == (i - i % 4, pytest.approx(i % 4 * 500))
         boxes.append(frame.detections.xyxy[line[0]])
     # The band drifts a few pixels; the carried box (frames 1-3) moves with it and lands where a fresh read puts it.
     assert np.abs(boxes[4] - boxes[0]).max() > 1

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import field_validator
 
 from vision_desk.engine.annotate import draw_label
-from vision_desk.engine.frame import Frame
+from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import AUTO, StageParams, int_or_auto, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
@@ -116,7 +116,7 @@ class DetectStage(Stage):
         self.input_shape: tuple[int, int] | None = None  # the network input (h, w) of the last frames run
         self._lean = False  # frames run on the PyTorch-free OpenVINO detector (detection and pose on the CPU)
         self._class_ids: list[int] | None = None
-        self._last: tuple[Detections, dict[str, Any]] | None = None
+        self._last: tuple[Detections, dict[str, Any], ResultOrigin] | None = None  # results, values, where from
         self._count = 0
         self._announced = False
         self._stale = False
@@ -295,14 +295,15 @@ class DetectStage(Stage):
             for f, res in zip(group, self.infer([f.image for f in group])):
                 found[id(f)] = res
         for f in frames:
-            fresh = id(f) in found
-            if fresh:
-                self._last = found[id(f)]
-            det, values = self._last if self._last is not None else (Detections(), {})
+            if id(f) in found:
+                self._last = (*found[id(f)], f.mark(self.id))
+            else:
+                assert self._last is not None, "the first frame after a reset is always due"
+                f.mark(self.id, self._last[2])
+            det, values, _ = self._last
             f.add(det[np.arange(len(det))])  # a copy: later stages may change their rows
             f.values.update(values)
-            info = {"fresh": fresh, "task": self.task, "top": values.get("detect_top")}
-            f.extras[self.id] = info
+            f.extras[self.id] = {"task": self.task, "top": values.get("detect_top")}
             if self.task == "pose" and self.kpt_shape and self.kpt_shape[0] == 17:
                 from vision_desk.stages.detection.convert import COCO_SKELETON
 

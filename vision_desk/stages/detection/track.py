@@ -2,8 +2,9 @@
 
 It tracks the objects another stage found (``detect`` by default; faces or
 motion blobs work too) and writes the ids into their ``track_id`` column.
-When ``detect`` runs only every N-th frame, the frames in between carry its
-last results again; the tracker then advances its Kalman filters one step
+When ``detect`` (or ``faces``) runs only every N-th frame, the frames in
+between carry its last results again (their :class:`ResultOrigin` names an
+earlier frame); the tracker then advances its Kalman filters one step
 per frame and moves those boxes to the predicted positions, so boxes keep
 moving and ids stay put. State is forgotten on ``reset()`` (new file, seek).
 """
@@ -99,7 +100,10 @@ class TrackStage(Stage):
     def process(self, frame: Frame) -> None:
         det = frame.detections
         rows = self._rows(det)
-        fresh = (frame.extras.get(self.params.source) or {}).get("fresh", True) if self.params.source else True
+        # Results carried from an earlier frame (detect, faces or ocr with every > 1) are not new evidence:
+        # the tracker predicts them along instead. A source that marks no origin is read anew on each frame.
+        origin = frame.origin(self.params.source) if self.params.source else None
+        fresh = origin is None or origin.fresh_on(frame)
         assert self._tracker is not None, "setup() makes the tracker"
         if fresh or not self._tracker.matched:
             ids, kalman = self._tracker.update(det.xyxy[rows], det.score[rows], self._class_ids(det, rows), frame.image)

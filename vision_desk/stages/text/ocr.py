@@ -2,7 +2,8 @@
 
 :func:`read_text` is the algorithm (one image in, text regions out).
 :class:`RegionCarrier` moves the last result with the scene on the frames
-between two OCR passes: by the motion of the tracked object a region lies on
+between two OCR passes (each frame's ``origin("ocr")`` names the frame they were
+read on): by the motion of the tracked object a region lies on
 when a tracker ran earlier in the pipeline, else by sparse optical flow
 (Lucas-Kanade) of corner points inside each region. Text does not change at
 30 fps, so reading every 5th or 10th frame costs little and keeps the overlay
@@ -18,7 +19,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 
-from vision_desk.engine.frame import Frame
+from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
@@ -196,7 +197,7 @@ class OcrStage(Stage):
             "Heavy: seconds per 720p frame on a CPU, so use 'every N frames' or a region of interest.")
     Params = OcrParams
     heavy = True
-    values = {"ocr_count": "Text regions (the 'text' objects).", "ocr_fresh": "True on frames read, false on frames carried."}
+    values = {"ocr_count": "Text regions (the 'text' objects)."}
     columns = {"polygon": "The region's outline.", "text": "The text read."}
 
     def __init__(self, params: StageParams | None = None) -> None:
@@ -212,6 +213,7 @@ class OcrStage(Stage):
     def reset(self) -> None:
         self._tick = 0
         self._carrier = RegionCarrier()
+        self._read_on: ResultOrigin | None = None  # the frame the carried regions were read on
         self._logged: set[str] = set()
         self._in_view: set[str] = set()
 
@@ -226,22 +228,23 @@ class OcrStage(Stage):
         p = self.params
         if self._reader is None:
             self.setup()
-        fresh = self._tick % p.every == 0
+        due = self._tick % p.every == 0
         self._tick += 1
-        if fresh:
+        if due:
             regions = read_text(self._reader, frame.image, confidence=p.confidence, roi=p.roi,
                                 paragraph=p.paragraph, allowlist=p.allowlist, detector_size=p.detector_size)
             if p.every > 1:
                 self._carrier.start(to_gray(frame.image), regions, frame.detections)
             self._log(frame, regions)
+            self._read_on = frame.mark(self.id)
         else:
             regions = self._carrier.follow(to_gray(frame.image), frame.detections)
+            frame.mark(self.id, self._read_on)
         frame.add(Detections.from_boxes(
             [r.box for r in regions], "text", [r.score for r in regions], source=self.id,
             polygon=[np.round(r.polygon, 1).tolist() for r in regions], text=[r.text for r in regions],
         ))
         frame.values["ocr_count"] = len(regions)
-        frame.values["ocr_fresh"] = fresh
 
     def _log(self, frame: Frame, regions: list[TextRegion]) -> None:
         texts = list(dict.fromkeys(r.text for r in regions))

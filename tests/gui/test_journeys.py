@@ -698,7 +698,7 @@ HEAVY_WAIT_MS = 240000
 def faces_ran(window) -> bool:  # noqa: ANN001
     """The newest frame went through the faces stage."""
     frame = window._last_frame
-    return frame is not None and "faces_count" in frame.values
+    return frame is not None and frame.origin("faces") is not None
 
 
 def test_adding_a_heavy_stage_keeps_the_window_responsive(qtbot, window) -> None:

@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import PipelineSpec
 from vision_desk.engine.results import Detections
 
@@ -29,11 +28,6 @@ def faces_params(spec: PipelineSpec) -> dict[str, Any] | None:
         if stage.stage == FACES_STAGE and stage.enabled:
             return dict(stage.params)
     return None
-
-
-def faces_image(frame: Frame) -> np.ndarray:
-    """The image the ``faces`` stage found its faces in (before any later stage blurred or changed it)."""
-    return (frame.extras.get(FACES_STAGE) or {}).get("image", frame.image)
 
 
 def face_at(detections: Detections, point: tuple[int, int]) -> np.ndarray | None:

@@ -14,7 +14,7 @@ from vision_desk.errors import VisionDeskError
 from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
 from vision_desk.gui.bridge import FrameBridge
-from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_image, faces_params
+from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_params
 from vision_desk.gui.loop_probe import LoopProbe
 from vision_desk.gui.models_dialog import ModelsDialog, with_gui_hint
 from vision_desk.gui.monitor import MonitorPanel
@@ -336,6 +336,8 @@ class MainWindow(QMainWindow):
         if not name:
             self.show_message("Enrolment cancelled.")
             return
+        from vision_desk.stages.faces.detect import faces_image  # the faces modules load only when a face is enrolled
+
         backend = params.get("backend") or "dlib"
         self.enroller.start(params.get("gallery") or None, name, faces_image(frame), box, backend)
         self.show_message(f"Enrolling {name} ...")

@@ -12,7 +12,7 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, spec_from_dict
 from vision_desk.engine.results import Detections
 from vision_desk.stages.faces.backends import detect_faces, predict_landmarks
-from vision_desk.stages.faces.detect import FacesStage
+from vision_desk.stages.faces.detect import FacesStage, faces_image
 from vision_desk.stages.faces.recognize import UNKNOWN
 from vision_desk.stages.faces.swap import swap_face
 from vision_desk.stages.detection.track import TrackParams, TrackStage
@@ -132,6 +132,20 @@ def test_faces_reused_between_detections_keep_their_ids(walking_face):
     ids = [pipeline.process(Frame(image, i, i / 30)).detections.track_id.tolist() for i, image in enumerate(walking_face)]
     pipeline.close()
     assert ids == [[] if i - i % 3 in HIDDEN_FRAMES else [1] for i in range(len(walking_face))]
+
+
+def test_reused_faces_name_the_frame_they_were_found_on_and_keep_the_image_it_saw(walking_face):
+    pipeline = Pipeline(spec_from_dict({"stages": [
+        {"stage": "faces", "params": {"min_size": 30, "tracking": "own", "every": 3}}, {"stage": "face_privacy"}]}))
+    images = [image.copy() for image in walking_face[:7]]
+    frames = [pipeline.process(Frame(image, i, i / 30, capture_time=10.0 + i / 30)) for i, image in enumerate(images)]
+    pipeline.close()
+    origins = [f.origin("faces") for f in frames]
+    assert [o.frame_index for o in origins] == [0, 0, 0, 3, 3, 3, 6]
+    assert [o.age_ms(f) for o, f in zip(origins, frames)] == pytest.approx([0, 1000 / 30, 2000 / 30, 0, 1000 / 30, 2000 / 30, 0])
+    assert np.array_equal(frames[2].detections.xyxy, frames[0].detections.xyxy)
+    # face_privacy blurred frame.image after the faces stage; enrolling embeds the face the faces stage saw.
+    assert all(faces_image(f) is image and not np.array_equal(f.image, image) for f, image in zip(frames, images))
 
 
 def test_face_ids_restart_after_reset(walking_face):

@@ -6,7 +6,7 @@ from typing import Literal
 
 import numpy as np
 
-from vision_desk.engine.frame import Frame
+from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
@@ -43,10 +43,19 @@ class FacesParams(StageParams):
 
 def frame_faces(frame: Frame) -> tuple[np.ndarray, Detections] | None:
     """The rows (indices) and detections the ``faces`` stage added to this frame, or None if it did not run."""
-    if "faces_count" not in frame.values:
+    if frame.origin(FACES_ID) is None:
         return None
     index = np.flatnonzero(frame.detections.source == FACES_ID)
     return index, frame.detections[index]
+
+
+def faces_image(frame: Frame) -> np.ndarray:
+    """The image the ``faces`` stage saw on this frame (``frame.image`` when it did not run).
+
+    Later stages (face_privacy, privacy, filters) replace ``frame.image``; enrolling a face from
+    the live view must embed the face as the faces stage saw it, not blurred.
+    """
+    return frame.extras.get(FACES_ID, frame.image)
 
 
 def faces_for(frame: Frame, min_size: int = 20, confidence: float = 0.9) -> tuple[np.ndarray, np.ndarray | None]:
@@ -88,6 +97,7 @@ class FacesStage(Stage):
         self._voter = IdentityVoter(self.params.vote_window)
         self._count = 0
         self._last: Detections | None = None
+        self._origin: ResultOrigin | None = None  # where self._last was found
         self._shown: dict[object, str] = {}
         self._prepared: tuple | None = None
 
@@ -131,6 +141,7 @@ class FacesStage(Stage):
         self._voter.reset()
         self._count = 0
         self._last = None
+        self._origin = None
         self._shown.clear()
 
     def update_params(self, params: StageParams) -> None:
@@ -151,14 +162,15 @@ class FacesStage(Stage):
         self._prepare()
         if self._last is None or self._count % p.every == 0:
             self._last = self._analyse(frame)
-        elif self._coasting:
-            self._tracker.coast(self._last.xyxy)  # the tracker counts frames, as the track stage's does; the faces are reused as they are
+            self._origin = frame.mark(self.id)
+        else:
+            frame.mark(self.id, self._origin)
+            if self._coasting:
+                self._tracker.coast(self._last.xyxy)  # the tracker counts frames, as the track stage's does; the faces are reused as they are
         self._count += 1
         det = self._last[np.arange(len(self._last))]  # a copy: later stages add columns to this frame's rows only
         frame.add(det)
-        # The image these boxes belong to: later stages (face_privacy, privacy, filters) replace frame.image,
-        # and enrolling a face from the live view must embed the face as this stage saw it, not blurred.
-        frame.extras[self.id] = {"image": frame.image}
+        frame.extras[self.id] = frame.image  # read through faces_image()
         frame.values["faces_count"] = len(det)
         if p.recognize:
             known = [n for n in det.data["identity"] if n != UNKNOWN]

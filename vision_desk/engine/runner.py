@@ -321,7 +321,7 @@ class Engine:
             frame.annotated = draw_overlays(frame, self.pipeline)
         if not self._attached:
             for sink in self._sinks:
-                sink.attach(self.source)
+                sink.attach(self.source, live=self.capture.live)
             self._attached = True
         for sink in self._sinks:
             sink.write(frame)

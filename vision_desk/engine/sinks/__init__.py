@@ -12,8 +12,12 @@ class Sink:
     temporary name then leave the final name untouched.
     """
 
-    def attach(self, source) -> None:  # noqa: ANN001 - Source; avoids an import cycle
-        """Called once, with the opened source, before the first frame is written."""
+    def attach(self, source, live: bool = False) -> None:  # noqa: ANN001 - Source; avoids an import cycle
+        """Called with the opened source before the first frame is written (again when a sink is added).
+
+        ``live`` is true when the run keeps only the newest frame (it drops frames when slow), false
+        when it processes every frame in order.
+        """
 
     def write(self, frame: Frame) -> None:
         raise NotImplementedError

@@ -12,8 +12,14 @@ from vision_desk.engine.results import to_jsonable
 from vision_desk.engine.sinks import Sink
 
 
-def frame_record(frame: Frame) -> dict[str, Any]:
-    """The export record of a frame: ``{"frame", "time", "objects", "values"}`` (+ ``events`` when any)."""
+def frame_record(frame: Frame, origins: bool = False) -> dict[str, Any]:
+    """The export record of a frame: ``{"frame", "time", "objects", "values"}`` (+ ``events`` when any).
+
+    With ``origins`` (live runs) it adds ``origins``: for each stage that marked where its results
+    come from, ``{"frame": index computed on, "age_ms": capture-time difference}``. Lossless runs
+    leave it out: their carried results follow from ``every``, and capture times differ from run to
+    run, which would make two exports of one file differ.
+    """
     record: dict[str, Any] = {
         "frame": frame.index,
         "time": round(frame.timestamp, 4),
@@ -22,6 +28,9 @@ def frame_record(frame: Frame) -> dict[str, Any]:
     }
     if frame.events:
         record["events"] = list(frame.events)
+    if origins and frame.origins:
+        record["origins"] = {stage: {"frame": o.frame_index, "age_ms": round(o.age_ms(frame), 1)}
+                             for stage, o in frame.origins.items()}
     return record
 
 
@@ -34,9 +43,14 @@ class JsonlSink(Sink):
         self._target = self.path.with_name(self.path.name + ".part") if atomic else self.path
         self._file = open(self._target, "w", encoding="utf-8", buffering=1)  # line-buffered
         self.lines = 0
+        self._origins = False
+
+    def attach(self, source, live: bool = False) -> None:  # noqa: ANN001
+        self._origins = live
 
     def write(self, frame: Frame) -> None:
-        self._file.write(json.dumps(frame_record(frame), ensure_ascii=False, separators=(",", ":")) + "\n")
+        record = frame_record(frame, origins=self._origins)
+        self._file.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         self.lines += 1
 
     def close(self, ok: bool = True) -> None:

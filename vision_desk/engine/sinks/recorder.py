@@ -96,7 +96,7 @@ class RecorderSink(Sink):
         frames, size = self._encoded
         return frames, max(size, self.size_bytes)
 
-    def attach(self, source) -> None:  # noqa: ANN001
+    def attach(self, source, live: bool = False) -> None:  # noqa: ANN001
         if self._fps_from_source and source.fps:
             self.fps = source.fps
 

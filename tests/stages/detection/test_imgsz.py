@@ -25,7 +25,8 @@ def frames() -> list[np.ndarray]:
 
 
 def detect(model: Path, **params: object) -> dict:
-    return {"stage": "detect", "params": {"model": str(model), **params}}
+    # On the CPU, as the references run: on a GPU machine the default device would be FP16 CUDA.
+    return {"stage": "detect", "params": {"model": str(model), "device": "cpu", **params}}
 
 
 @pytest.mark.parametrize("backend, export", [("pytorch", None), ("openvino", "openvino-96x128-b1")])

@@ -92,10 +92,12 @@ class MonitorPanel(QWidget):
             plot.setMouseEnabled(x=False, y=False)
             plot.hideButtons()
             plot.setXRange(-HISTORY_S, 0, padding=0)
-            plot.showGrid(x=True, y=True, alpha=0.25)
+            # No grid: pyqtgraph draws it as translucent lines across the whole plot on every refresh, which
+            # was most of the monitor's 10-17 ms refresh (3-4 ms without) and, with a stage loading beside it,
+            # the last GUI freeze over 50 ms (docs/gui.md, "Heavy stages and the GUI delay").
             plot.setLabel("left", label)
             plot.getAxis("left").enableAutoSIPrefix(False)
-            plot.getAxis("left").setWidth(36)
+            plot.getAxis("left").setWidth(46)  # room for four-digit latencies beside the unit
             plot.setLimits(yMin=0)
             plot.setYRange(0, 40 if label == "fps" else 100)
             plot.enableAutoRange(axis="y")

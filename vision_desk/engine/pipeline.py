@@ -22,6 +22,8 @@ import yaml
 from pydantic import ValidationError
 
 from vision_desk.engine.frame import Frame
+from vision_desk.engine.lanes import SETUP_LOCK, Carry, Lane, snapshot, torch_threads_per_lane
+from vision_desk.engine.motion import SmallGray
 from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value
 from vision_desk.engine.stage import Stage, stage_class
 from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError
@@ -194,23 +196,36 @@ class StageSlot:
     """A stage in the chain with its enabled flag, timing and last failure, known by an id that never changes.
 
     ``wanted_params`` and ``wanted_enabled`` are what the last edit asked for
-    (written by any thread under the pipeline's lock); ``stage.params`` and
-    ``enabled`` are what runs, brought in line by :meth:`Pipeline.apply_edits`.
+    (written by any thread under the pipeline's lock); ``params`` (what the
+    stage has or its lane will give it next) and ``enabled`` are what runs,
+    brought in line by :meth:`Pipeline.apply_edits`.
+
+    ``lane`` is the thread that owns the stage while it runs async or loads in
+    the background; ``carry`` puts that lane's latest results on each frame.
     """
 
     def __init__(self, stage: Stage, enabled: bool = True) -> None:
         self.id = next(_slot_ids)
         self.stage = stage
         self.enabled = enabled
-        self.wanted_params = stage.params
+        self.params = self.wanted_params = stage.params
         self.wanted_enabled = enabled
         self.timing = StageTiming()
         self.failure: VisionDeskError | None = None  # what switched it off: a ModelMissingError keeps its fields
         self.ready = False
+        self.lane: Lane | None = None
+        self.carry = Carry()
+        self.age_ms: float | None = None  # of the results the last frame got from the lane
+        self._timed_seq = 0  # the last lane result whose analysis time went into ``timing``
+
+    @property
+    def run_mode(self) -> str:
+        """The stage's ``run`` parameter ("auto", "sync" or "async"); "sync" for a stage that may only run in order."""
+        return str(getattr(self.params, "run", "sync"))
 
     @property
     def spec(self) -> StageSpec:
-        return StageSpec(self.stage.id, self.stage.params.model_dump(mode="json"), self.enabled)
+        return StageSpec(self.stage.id, self.params.model_dump(mode="json"), self.enabled)
 
 
 class Pipeline:
@@ -226,9 +241,12 @@ class Pipeline:
     switches the stage off and records its error (GUI).
     """
 
-    def __init__(self, spec: PipelineSpec | None = None, *, stage_errors: str = "raise") -> None:
+    def __init__(self, spec: PipelineSpec | None = None, *, stage_errors: str = "raise", live: bool = False) -> None:
         self.name = spec.name if spec else "untitled"
         self.stage_errors = stage_errors
+        # live: frames may be dropped (camera, stream), so stages load in the background and ``run: auto``
+        # stages run async; otherwise every frame gets every stage's result, in order (files, batch, exports)
+        self.live = live
         self._slots: list[StageSlot] = []  # the running chain: only the processing thread changes it
         self._lock = threading.Lock()
         self._reset_requested = False
@@ -250,19 +268,39 @@ class Pipeline:
         with self._lock:
             return PipelineSpec(self.name, [slot.spec for slot in self._slots])
 
+    def runs_async(self, slot: StageSlot) -> bool:
+        """Whether a stage runs in an async lane: ``run: async``, or ``auto`` in a live run."""
+        return slot.run_mode == "async" or (slot.run_mode == "auto" and self.live)
+
     def stage_rows(self) -> list[dict[str, Any]]:
-        """Per running stage, for stats: slot id, stage id, enabled flag, timing (mean, p95 and max ms), the stage's
-        own summary (e.g. the model and input size it runs), its last error as a sentence (or None) and, where that
-        error was a missing model, ``missing_models``: each as :meth:`MissingModel.as_dict` (empty otherwise)."""
+        """Per running stage, for stats:
+
+        - ``id``, ``stage``, ``enabled``;
+        - ``mean_ms``, ``p95_ms``, ``max_ms``: its time per frame (for an async stage, per analysis);
+        - ``summary``: the stage's own words on what it runs (model, input size, device);
+        - ``state``: "loading", "ready", "failed" or "off";
+        - ``run``: "sync" or "async" (how it runs now); ``age_ms``: how old the results on the last frame
+          were (async only, None before the first); ``analysis_fps``: the lane's analyses per second;
+        - ``error``: its last error as a sentence, or None; ``missing_models``: where that error was a
+          missing model, each as :meth:`MissingModel.as_dict` (empty otherwise).
+        """
         with self._lock:
             rows = []
             for slot in self._slots:
                 mean, p95, peak = slot.timing.summary()
                 failure = slot.failure
                 missing = failure.missing if isinstance(failure, ModelMissingError) else ()
+                lane = slot.lane
+                loading = lane.loading if lane is not None else False
+                running_async = lane is not None and lane.ready and self.runs_async(slot)
+                state = ("failed" if failure else "off" if not slot.enabled else "loading" if loading
+                         else "ready" if slot.ready or (lane is not None and lane.ready) else "loading")
                 rows.append({"id": slot.id, "stage": slot.stage.id, "enabled": slot.enabled, "mean_ms": mean,
                              "p95_ms": p95, "max_ms": peak, "error": str(failure) if failure else None,
-                             "missing_models": [m.as_dict() for m in missing], "summary": slot.stage.summary()})
+                             "missing_models": [m.as_dict() for m in missing], "summary": slot.stage.summary(),
+                             "state": state, "run": "async" if self.runs_async(slot) else "sync",
+                             "age_ms": slot.age_ms if running_async else None,
+                             "analysis_fps": lane.analysis_fps() if running_async else None})
             return rows
 
     def slot_ids(self) -> list[int]:
@@ -348,10 +386,14 @@ class Pipeline:
                 kept = {slot.id for slot in self._wanted}
                 for old in self._slots:
                     if old.id not in kept:
-                        _close_quietly(old.stage)
+                        self._retire(old)
                 for slot in self._wanted:
-                    if slot.stage.params is not slot.wanted_params:  # an edit made a new model: the stage may reset on it
-                        slot.stage.update_params(slot.wanted_params)
+                    if slot.params is not slot.wanted_params:  # an edit made a new model: the stage may reset on it
+                        slot.params = slot.wanted_params
+                        if slot.lane is not None:
+                            slot.lane.set_params(slot.params)
+                        else:
+                            slot.stage.update_params(slot.params)
                         slot.failure = None
                     if slot.enabled != slot.wanted_enabled:
                         slot.enabled = slot.wanted_enabled
@@ -363,27 +405,69 @@ class Pipeline:
             slots = list(self._slots)
         if reset:
             for slot in slots:
-                slot.stage.reset()
+                slot.carry = Carry()
+                if slot.lane is not None:
+                    slot.lane.reset()
+                else:
+                    slot.stage.reset()
 
     def setup(self) -> None:
-        """Loads every enabled stage's resources now (so start-up cost is not in the first frame's timing)."""
+        """Loads every enabled stage's resources (so start-up cost is not in the first frame's timing).
+
+        In a live pipeline this only starts the loading: each stage loads on a
+        thread of its own and joins the chain when ready, while frames go on.
+        """
         self.apply_edits()
         for slot in list(self._slots):
             if slot.enabled:
                 self._ensure_ready(slot)
 
+    def loading(self) -> bool:
+        """Whether an enabled stage is still loading in the background."""
+        with self._lock:
+            return any(s.enabled and s.lane is not None and s.lane.loading for s in self._slots)
+
     def _ensure_ready(self, slot: StageSlot) -> bool:
+        """Whether the stage can process the next frame in order; sets it up first (live: starts loading it)."""
+        if slot.lane is not None and not self._settle(slot):
+            return False
         if slot.ready:
             return True
+        if self.live:  # load beside the frame loop: a lane that stops once set up
+            slot.lane = Lane(slot.stage, name=f"load-{slot.stage.id}")
+            slot.lane.stop()
+            return False
         try:
-            slot.stage.setup()
+            with SETUP_LOCK:
+                slot.stage.setup()
         except Exception as err:  # noqa: BLE001 - any setup failure becomes a user message
             self._fail(slot, err, "could not start")
             return False
         slot.ready = True
         return True
 
-    def _fail(self, slot: StageSlot, err: Exception, what: str) -> None:
+    def _settle(self, slot: StageSlot) -> bool:
+        """Takes a stage back from a lane that has finished (True), reporting the lane's failure; False while it runs."""
+        lane = slot.lane
+        assert lane is not None
+        if not lane.finished:
+            return False
+        slot.lane = None
+        slot.ready = lane.ready
+        if lane.error is not None:
+            self._fail(slot, lane.error, "failed" if lane.ready else "could not start")
+            return False
+        return True
+
+    def _retire(self, slot: StageSlot) -> None:
+        """Closes a stage leaving the chain; one in a lane is closed by the lane once its analysis is done."""
+        if slot.lane is not None:
+            slot.lane.stop(close=True)
+        else:
+            _close_quietly(slot.stage)
+        slot.ready = False
+
+    def _fail(self, slot: StageSlot, err: BaseException, what: str) -> None:
         msg = str(err) if isinstance(err, VisionDeskError) else f"{type(err).__name__}: {err}"
         text = f"stage '{slot.stage.id}' {what}: {msg}"
         # the stage's name goes in front of the message; a missing model stays one, with its fields, for the GUI
@@ -404,11 +488,29 @@ class Pipeline:
         """Runs the enabled stages over consecutive frames: each stage sees the whole batch before the next.
 
         Stateful stages still see the frames in order; a stage's time is spread
-        evenly over the frames of the batch.
+        evenly over the frames of the batch. An async stage's lane is offered
+        each frame and its latest results go on each.
         """
         self.apply_edits()
-        for slot in self._slots:
-            if not slot.enabled or not self._ensure_ready(slot):
+        slots = list(self._slots)
+        for k, slot in enumerate(slots):
+            if not slot.enabled:
+                if slot.lane is not None and slot.lane.ready:  # switched off: the lane ends, the stage stays loaded
+                    slot.lane.stop()
+                    self._settle(slot)
+                continue
+            if self.runs_async(slot):
+                self._run_async(slot, frames, _follower(slot, slots[k + 1:]))
+                continue
+            lane = slot.lane
+            if lane is not None and lane.ready:
+                lane.stop()  # back to sync: the lane's analysis under way ends first
+                if not self._settle(slot):
+                    if slot.lane is not None:  # meanwhile its latest results ride on, as in async
+                        for frame in frames:
+                            slot.carry.apply(frame, lane.latest(), SmallGray.of(frame.image))
+                    continue
+            if not self._ensure_ready(slot):
                 continue
             t0 = time.perf_counter()
             try:
@@ -424,10 +526,32 @@ class Pipeline:
                 slot.timing.add(per_frame)
         return frames
 
+    def _run_async(self, slot: StageSlot, frames: list[Frame], follow: str) -> None:
+        """Offers each frame to the stage's lane (started if need be) and puts its latest results on it."""
+        lane = slot.lane
+        if lane is not None and lane.finished:
+            if not self._settle(slot):
+                return
+            lane = None
+        if lane is None:
+            slot.lane = lane = Lane(slot.stage, ready=slot.ready)
+            lanes = [s.lane for s in self._slots if s.lane is not None and self.runs_async(s)]
+            for other in lanes:
+                other.torch_threads = torch_threads_per_lane(len(lanes))
+        slot.carry.follow = follow
+        for frame in frames:
+            lane.offer(snapshot(frame))
+            result = lane.latest()
+            slot.carry.apply(frame, result, SmallGray.of(frame.image))
+            if result is not None and result.seq != slot._timed_seq and result.analysed:
+                slot._timed_seq = result.seq
+                slot.timing.add(result.took_ms)
+            slot.age_ms = result.origin.age_ms(frame) if result is not None else None
+
     def batch_size(self) -> int:
         """The largest batch an enabled, ready stage asks for (1 when none does)."""
         with self._lock:
-            slots = [s for s in self._slots if s.enabled and s.ready]
+            slots = [s for s in self._slots if s.enabled and s.ready and s.lane is None]
         sizes = []
         for slot in slots:
             try:
@@ -437,9 +561,9 @@ class Pipeline:
         return max([1, *sizes])
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
-        """Lets each enabled stage draw its own overlays."""
+        """Lets each enabled stage draw its own overlays (an async stage's from the results it put on the frame)."""
         for slot in self._slots:
-            if slot.enabled and slot.ready:
+            if slot.enabled and (slot.ready or (slot.lane is not None and slot.lane.ready)):
                 try:
                     slot.stage.draw(canvas, frame)
                 except Exception as err:  # noqa: BLE001
@@ -448,12 +572,32 @@ class Pipeline:
     def reset(self) -> None:
         """Resets every stage now (processing thread only)."""
         for slot in self._slots:
-            slot.stage.reset()
+            slot.carry = Carry()
+            if slot.lane is not None:
+                slot.lane.reset()
+            else:
+                slot.stage.reset()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 60.0) -> None:
+        """Closes every stage; waits for a lane to finish the analysis under way (OCR takes seconds on a CPU)
+        and close its stage, up to ``timeout`` seconds, after which the lane closes it on its own. The wait
+        matters: a process that exits while a lane is inside torch is aborted by torch's thread pool."""
         for slot in self._slots:
-            _close_quietly(slot.stage)
-            slot.ready = False
+            self._retire(slot)
+        deadline = time.monotonic() + timeout
+        for slot in self._slots:
+            if slot.lane is not None:
+                slot.lane.join(max(0.0, deadline - time.monotonic()))
+                slot.lane = None
+
+
+def _follower(slot: StageSlot, later: list[StageSlot]) -> str:
+    """How a lane's rows follow the scene between its results: "tracker" when a later track stage tracks this
+    stage's rows (its motion prediction moves them), else "flow"."""
+    for other in later:
+        if other.enabled and other.stage.id == "track" and getattr(other.params, "source", None) == slot.stage.id:
+            return "tracker"
+    return "flow"
 
 
 def _make_stage(stage_id: str, params: dict[str, Any]) -> Stage:

@@ -71,6 +71,7 @@ class Engine:
         self._stats = StatsCollector()
         self.capture = CaptureThread(self.source, live=live, realtime=realtime, on_frame_in=self._stats.frame_in,
                                      hold_at_end=hold_at_end)
+        self.pipeline.live = self.capture.live  # a live run loads stages in the background and runs them async
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._at_end = threading.Event()
@@ -203,9 +204,10 @@ class Engine:
         held: Frame | None = None  # a frame that arrived just after a pause: it waits for the next step
         try:
             self.pipeline.setup()
-            # the duration counts from when the stages are ready, not from model loading
-            deadline = None if self.duration is None else time.monotonic() + self.duration
             while not self._stop.is_set():
+                if deadline is None and self.duration is not None and not self.pipeline.loading():
+                    # the duration counts from when the stages are ready, not from model loading
+                    deadline = time.monotonic() + self.duration
                 self._apply_sink_edits()
                 stepping = False
                 if self._paused.is_set():

@@ -14,12 +14,12 @@ listing stages stays instant.
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.params import StageParams
+from vision_desk.engine.params import StageParams, param
 
 #: Every registered stage class by id, filled as stage modules are imported.
 REGISTRY: dict[str, type["Stage"]] = {}
@@ -27,6 +27,20 @@ REGISTRY: dict[str, type["Stage"]] = {}
 
 class NoParams(StageParams):
     """For stages without parameters."""
+
+
+class AnalysisParams(StageParams):
+    """Parameters of a stage that only analyses (leaves the image alone), so that it may run in an async lane.
+
+    Such a stage must add its objects with its own id as ``source`` and draw
+    only from the frame (its ``extras``), since it works on a lane's thread while
+    the loop draws; see :mod:`vision_desk.engine.lanes`.
+    """
+
+    run: Literal["auto", "sync", "async"] = param(
+        "auto", help="async: analyse the newest frame beside the video, whose frames all get the latest results, "
+                     "moved with the scene (smooth live view); sync: every frame waits for this stage (complete, "
+                     "deterministic output); auto: async in live runs (camera, stream), sync for files and batch.")
 
 
 class Stage:

@@ -26,6 +26,30 @@ STAGE_TIME_TIP = ("Mean time per frame over the last 240 frames; max is the slow
                   "Stages that work every N frames (OCR, faces) show their real cost in the max.")
 
 
+ASYNC_TIP = ("Runs async, beside the video: each frame gets its latest results, moved with the scene. "
+             "The bar shows the time per analysis, then analyses per second and how old the results on "
+             "the newest frame are. Set 'run' to sync to make every frame wait for it.")
+
+
+def stage_bar_text(row: dict) -> str:
+    """What a stage's bar says: error, off, loading…, or its time per frame (sync) or per analysis, analyses per
+    second and the age of its results (async), from a row of ``Pipeline.stage_rows``."""
+    if row.get("error"):
+        return "error"
+    if not row["enabled"]:
+        return "off"
+    if row.get("state") == "loading":
+        return "loading…"
+    if row.get("run") == "async":
+        age = row.get("age_ms")
+        fps = row.get("analysis_fps") or 0.0
+        if age is None:
+            return "async · first analysis…"
+        rate = f"{fps:.1f}/s" if fps >= 1 or fps == 0 else f"every {1 / fps:.1f} s"
+        return f"async · {row['mean_ms']:.0f} ms · {rate} · {age:.0f} ms old"
+    return f"{row['mean_ms']:.1f} ms  (max {row['max_ms']:.1f})"
+
+
 def format_rate(fps: float) -> str:
     """Frames per second as shown; below one frame a second, the time per frame ("1 frame per 2.7 s").
 
@@ -168,24 +192,19 @@ class MonitorPanel(QWidget):
         ids = [r["stage"] for r in rows]
         if ids != self._stage_ids:
             self._rebuild_stage_rows(ids)
-        budget = max([33.0] + [r["mean_ms"] for r in rows])
+        # the bars share the scale of the frame loop's time; an async stage's analyses do not hold the loop
+        budget = max([33.0] + [r["mean_ms"] for r in rows if r.get("run") != "async"])
         for (label, bar), note, row in zip(self._stage_rows, self._stage_notes, rows):
             summary = row.get("summary") or ""
             if note.text() != summary:
                 note.setText(summary)
                 note.setVisible(bool(summary))
             bar.setMaximum(int(budget * BAR_SCALE))
-            if row.get("error"):
+            bar.setValue(min(int(row["mean_ms"] * BAR_SCALE), bar.maximum()))
+            bar.setFormat(stage_bar_text(row))
+            bar.setToolTip(row["error"] if row.get("error") else ASYNC_TIP if row.get("run") == "async" else STAGE_TIME_TIP)
+            if row.get("error") or not row["enabled"] or row.get("state") == "loading":
                 bar.setValue(0)
-                bar.setFormat("error")
-                bar.setToolTip(row["error"])
-            elif not row["enabled"]:
-                bar.setValue(0)
-                bar.setFormat("off")
-            else:
-                bar.setValue(int(row["mean_ms"] * BAR_SCALE))
-                bar.setFormat(f"{row['mean_ms']:.1f} ms  (max {row['max_ms']:.1f})")
-                bar.setToolTip(STAGE_TIME_TIP)
 
     def _rebuild_stage_rows(self, ids: list[str]) -> None:
         for widget in [w for row in self._stage_rows for w in row] + self._stage_notes:

@@ -23,6 +23,8 @@ import importlib
 import importlib.util
 import threading
 
+from vision_desk.engine.lanes import SETUP_LOCK
+
 #: What the model stages import, heaviest first: torch (every PyTorch-based stage: faces, detection,
 #: OCR, colorize, style), torchvision and facenet-pytorch (faces), dlib (face recognition, landmarks).
 HEAVY_MODULES = ("torch", "torchvision", "facenet_pytorch", "dlib")
@@ -67,7 +69,8 @@ class ModulePreloader:
                 if importlib.util.find_spec(name) is None:  # finds the top-level package without importing it
                     continue
                 try:
-                    importlib.import_module(name)
+                    with SETUP_LOCK:  # never beside a stage's set-up importing the same libraries
+                        importlib.import_module(name)
                 except Exception as err:  # noqa: BLE001 - a broken install is the stage's error to report
                     self.failed[name] = f"{type(err).__name__}: {err}"
                 else:

@@ -11,7 +11,7 @@ import numpy as np
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections, box_iou
-from vision_desk.engine.stage import Stage
+from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.errors import VisionDeskError
 from vision_desk.stages.basic import to_gray
 from vision_desk.stages.classical._frame_tools import read_image_file, shrink
@@ -85,7 +85,7 @@ def match_template(
     return boxes[keep], values[keep].astype(np.float32)
 
 
-class TemplateParams(StageParams):
+class TemplateParams(AnalysisParams):
     old_names = {"threshold": "confidence"}
 
     template: str = param("", widget="image_path", file_filter=IMAGE_FILTER, help="The image to look for, e.g. a crop of the object from a saved frame.")
@@ -182,7 +182,7 @@ def detect_haar(gray: np.ndarray, classifier: "cv2.CascadeClassifier", scale_fac
     return boxes
 
 
-class HaarParams(StageParams):
+class HaarParams(AnalysisParams):
     cascade: Literal[CASCADES] = param(  # type: ignore[valid-type]
         "frontalface_default" if "frontalface_default" in CASCADES else CASCADES[0],
         help="Which of OpenCV's trained cascades to run (faces, eyes, smiles, bodies, cat faces, number plates).",
@@ -257,7 +257,7 @@ def detect_people(image: np.ndarray, downscale: float = 2.0, win_stride: int = 8
     return boxes[keep] * np.float32([fx, fy, fx, fy]), scores[keep]
 
 
-class HogParams(StageParams):
+class HogParams(AnalysisParams):
     old_names = {"min_score": "confidence"}
 
     downscale: float = param(2.0, ge=1.0, le=8.0, step=0.25, help="Divide the frame size by this before detecting: faster, but people must stay taller than the 128-pixel window.")

@@ -29,7 +29,7 @@ from vision_desk.engine.annotate import draw_label
 from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import AUTO, StageParams, int_or_auto, param
 from vision_desk.engine.results import Detections
-from vision_desk.engine.stage import Stage
+from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.errors import VisionDeskError
 
 TASKS = ("detect", "segment", "pose", "classify", "obb")
@@ -38,7 +38,7 @@ _SUFFIX = {"detect": "", "segment": "-seg", "pose": "-pose", "classify": "-cls",
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?|\d+)$")
 
 
-class DetectParams(StageParams):
+class DetectParams(AnalysisParams):
     model: str = param("yolo11n", widget="path", file_filter="Models (*.pt *.onnx *.engine *.xml)",
                        help="A model name from 'vision-desk models list' (yolo11n, yolo11s-seg, yolo11n-pose ...) or the path of a .pt, .onnx, OpenVINO folder or TensorRT .engine.")
     task: Literal["auto", "detect", "segment", "pose", "classify", "obb"] = param(

@@ -2,11 +2,12 @@
 
 It tracks the objects another stage found (``detect`` by default; faces or
 motion blobs work too) and writes the ids into their ``track_id`` column.
-When ``detect`` (or ``faces``) runs only every N-th frame, the frames in
-between carry its last results again (their :class:`ResultOrigin` names an
-earlier frame); the tracker then advances its Kalman filters one step
-per frame and moves those boxes to the predicted positions, so boxes keep
-moving and ids stay put. State is forgotten on ``reset()`` (new file, seek).
+When ``detect`` (or ``faces``) runs only every N-th frame, or async beside
+the video, the frames in between carry its last results again (their
+:class:`ResultOrigin` names an earlier frame); the tracker takes them as new
+evidence on the first frame that carries them, then advances its Kalman
+filters one step per frame and moves those boxes to the predicted positions,
+so boxes keep moving and ids stay put. State is forgotten on ``reset()`` (new file, seek).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 
 from vision_desk.engine.annotate import color_for
-from vision_desk.engine.frame import Frame
+from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
@@ -61,6 +62,7 @@ class TrackStage(Stage):
         self._trails: dict[int, deque] = {}
         self._mot = None
         self._mot_source: str | None = None
+        self._origin: ResultOrigin | None = None  # of the source's results the tracker was last updated with
 
     def setup(self) -> None:
         self._tracker = BoxTracker(self.params)
@@ -68,6 +70,7 @@ class TrackStage(Stage):
     def reset(self) -> None:
         if self._tracker is not None:
             self._tracker.reset()
+        self._origin = None
         self._history.clear()
         self._trails.clear()
         self._close_mot()
@@ -100,10 +103,12 @@ class TrackStage(Stage):
     def process(self, frame: Frame) -> None:
         det = frame.detections
         rows = self._rows(det)
-        # Results carried from an earlier frame (detect, faces or ocr with every > 1) are not new evidence:
-        # the tracker predicts them along instead. A source that marks no origin is read anew on each frame.
+        # Results carried from an earlier frame (detect, faces or ocr with every > 1, or running async) are new
+        # evidence once, on the first frame that gets them; after that the tracker predicts them along.
+        # A source that marks no origin is read anew on each frame.
         origin = frame.origin(self.params.source) if self.params.source else None
-        fresh = origin is None or origin.fresh_on(frame)
+        fresh = origin is None or origin != self._origin
+        self._origin = origin
         assert self._tracker is not None, "setup() makes the tracker"
         if fresh or not self._tracker.matched:
             ids, kalman = self._tracker.update(det.xyxy[rows], det.score[rows], self._class_ids(det, rows), frame.image)

@@ -9,7 +9,7 @@ import numpy as np
 from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
-from vision_desk.engine.stage import Stage
+from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.errors import VisionDeskError
 from vision_desk.stages.detection.track import TrackParams
 from vision_desk.stages.detection.tracker import BoxTracker
@@ -27,7 +27,7 @@ class FaceSourceParams(StageParams):
     confidence: float = param(0.9, ge=0.0, le=1.0, step=0.01, help="MTCNN confidence when no 'faces' stage runs before this one.")
 
 
-class FacesParams(StageParams):
+class FacesParams(AnalysisParams):
     old_names = {"every_n": "every"}
 
     min_size: int = param(20, ge=10, le=1000, help="Smallest face side in pixels MTCNN looks for; larger is faster.")

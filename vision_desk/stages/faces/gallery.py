@@ -327,7 +327,9 @@ def _open(path: Path, create: bool) -> sqlite3.Connection:
         raise VisionDeskError(f"face gallery {path} does not exist; enrol someone first with 'vision-desk faces enroll NAME IMAGES...'.")
     else:
         path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=10.0)
+    # not bound to the thread that opened it: a live pipeline sets a stage up on a loading thread, then runs it
+    # on the frame loop (one user at a time, never two at once)
+    conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False)
     try:
         conn.execute("PRAGMA busy_timeout = 10000")
         if exists:

@@ -27,7 +27,7 @@ import numpy as np
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
-from vision_desk.engine.stage import Stage
+from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.stages.basic import to_gray
 from vision_desk.stages.text import roi as roi_tools
 
@@ -224,7 +224,7 @@ def decode_codes(image: np.ndarray, types: list[str] | tuple[str, ...] = tuple(D
     return codes
 
 
-class CodesParams(StageParams):
+class CodesParams(AnalysisParams):
     types: list[CodeType] = param(list(DEFAULT_TYPES), help="Symbologies to read; fewer is faster and avoids look-alikes (UPC-A is read as EAN-13 with a leading 0 unless upca is listed).")
     opencv_fallback: bool = param(True, help="When zbar reads no QR code (or no EAN/UPC), let OpenCV's detectors find rotated, steeply tilted or small ones.")
     roi: tuple[int, int, int, int] = param((0, 0, 0, 0), widget="rect", help=roi_tools.ROI_HELP)

@@ -22,7 +22,7 @@ import numpy as np
 from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.results import Detections
-from vision_desk.engine.stage import Stage
+from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.stages.basic import to_gray
 from vision_desk.stages.text import roi as roi_tools
 from vision_desk.stages.text.lines import join_tilted_words
@@ -175,7 +175,7 @@ def _anchor(region: TextRegion, detections: Detections | None) -> tuple[int, np.
     return int(detections.track_id[best]), np.float32([(bx1 + bx2) / 2, (by1 + by2) / 2])
 
 
-class OcrParams(StageParams):
+class OcrParams(AnalysisParams):
     old_names = {"min_confidence": "confidence", "every_n_frames": "every"}
 
     languages: list[str] = param(["en"], help="EasyOCR language codes (en, fr, de, ru, ja...); English works offline, others need 'vision-desk models pull' once.")

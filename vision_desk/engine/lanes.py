@@ -34,6 +34,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 
 from vision_desk.engine.frame import Frame, ResultOrigin
@@ -42,6 +43,13 @@ from vision_desk.engine.params import StageParams
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import Stage
 
+
+#: Motion gating: the width frames are compared at, the grey-level difference that counts as a change and
+#: the share of changed pixels below which a frame counts as still (0.2%: a hand in a quarter of a 720p view
+#: moving a few pixels changes more; compression noise on a still view changes none at this size).
+GATE_WIDTH = 160
+STILL_LEVEL = 20
+STILL_CHANGE = 0.002
 
 #: Held while a stage sets up (and by anything else that imports model libraries on a thread of its own):
 #: two threads importing torchvision, easyocr or facenet-pytorch at once can each find the other's module
@@ -128,6 +136,7 @@ class Lane:
         self._result: LaneResult | None = None
         self._seq = itertools.count(1)
         self._done_at: deque[float] = deque(maxlen=30)
+        self._gate_gray: np.ndarray | None = None  # the last analysed frame, small (motion gating)
         self._thread = threading.Thread(target=self._work, name=name or f"lane-{stage.id}", daemon=True)
         self._thread.start()
 
@@ -208,6 +217,8 @@ class Lane:
                     self.stage.reset()
                 if frame is None:
                     continue
+                if getattr(self.stage.params, "motion_gate", False) and self._still(frame):
+                    continue
                 self._pin_threads()
                 self._analyse(frame, generation)
         except Exception as err:  # noqa: BLE001 - reported by the loop as the stage's failure
@@ -224,6 +235,18 @@ class Lane:
                     self.stage.close()
                 except Exception:  # noqa: BLE001 - closing must never mask the real outcome
                     pass
+
+    def _still(self, frame: Frame) -> bool:
+        """Whether the frame looks like the one last analysed (motion gating): under ``STILL_CHANGE`` of its
+        pixels differ by more than ``STILL_LEVEL`` grey levels, at a small size that evens out sensor noise."""
+        small = SmallGray.of(frame.image, GATE_WIDTH).gray
+        last, self._gate_gray = self._gate_gray, small
+        if last is None or last.shape != small.shape:
+            return False
+        if float((cv2.absdiff(small, last) > STILL_LEVEL).mean()) < STILL_CHANGE:
+            self._gate_gray = last  # compare with the analysed frame: a slow drift adds up until it counts
+            return True
+        return False
 
     def _pin_threads(self) -> None:
         """Gives torch (once a stage has imported it) the lane's share of the cores, from this thread, where

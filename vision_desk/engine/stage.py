@@ -41,6 +41,9 @@ class AnalysisParams(StageParams):
         "auto", help="async: analyse the newest frame beside the video, whose frames all get the latest results, "
                      "moved with the scene (smooth live view); sync: every frame waits for this stage (complete, "
                      "deterministic output); auto: async in live runs (camera, stream), sync for files and batch.")
+    motion_gate: bool = param(
+        False, help="When run async: skip the analysis while nothing in view has changed since the last one (as "
+                    "Frigate does); its results stay on the frames, growing older. Saves the CPU on a still scene.")
 
 
 class Stage:

@@ -130,3 +130,24 @@ def test_a_face_picked_in_a_frame_can_be_enrolled(zidane, tmp_path):
         assert gallery.thumbnail("Zinedine")[:2] == b"\xff\xd8"  # a JPEG
     det = recognise(zidane, tmp_path / "g.sqlite")
     assert list(det.data["identity"]) == [UNKNOWN, "Zinedine"]
+
+
+def test_the_worker_process_gives_dlibs_own_descriptors() -> None:
+    """dlib's descriptors come from a worker process (dlib holds the GIL while it computes them); from a crop
+    around each face they equal dlib's on the whole frame, also for a face that touches the frame's edge."""
+    from tests.media import skimage_bgr, ultralytics_asset
+    from vision_desk.stages.faces.backends import _import_dlib, detect_faces, dlib_face_encoder, dlib_rect, shape_predictor
+
+    astronaut = skimage_bgr("astronaut")
+    zidane = cv2.imread(str(ultralytics_asset("zidane.jpg")))
+    edge = np.ascontiguousarray(astronaut[:, 150:])  # the face's box (x from 184) ends 34 px from the left edge
+    dlib = _import_dlib()
+    for image in (astronaut, zidane, edge):
+        faces = detect_faces(image)
+        assert len(faces)
+        rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        shapes = dlib.full_object_detections()
+        for box in faces.xyxy:
+            shapes.append(shape_predictor(5)(rgb, dlib_rect(box)))
+        whole = np.asarray([np.asarray(v) for v in dlib_face_encoder().compute_face_descriptor(rgb, shapes)], np.float32)
+        np.testing.assert_allclose(make_embedder("dlib").embed(image, faces), whole, atol=1e-4)

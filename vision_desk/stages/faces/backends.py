@@ -21,6 +21,7 @@ more alike, compared with a per-backend threshold):
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 from dataclasses import dataclass
 from functools import lru_cache
@@ -178,30 +179,74 @@ def predict_landmarks(image: np.ndarray, boxes: np.ndarray, points: int = 68) ->
 
 # -- embedding backends ----------------------------------------------------------
 class DlibEmbedder:
-    """dlib's 128-D face descriptor; similarity = 1 - Euclidean distance."""
+    """dlib's 128-D face descriptor; similarity = 1 - Euclidean distance.
+
+    The descriptors are computed in a worker process. dlib's Python binding
+    holds the GIL for the whole of ``compute_face_descriptor`` (77 ms per face
+    on two cores, measured beside a 1 ms ticker), so in-process it stopped the
+    frame loop, the capture thread and the window for a quarter of a second per
+    three faces, lane or no lane. The worker gets only a crop around each face
+    (a few kB, not the frame) and gives back the same descriptors: dlib's face
+    chip (the landmarks' square with 25% padding) lies inside the crop, and where
+    a face touches the frame's edge the crop ends there, as the frame does.
+    """
 
     name = "dlib"
     dim = 128
 
     def __init__(self) -> None:
-        self._encoder = dlib_face_encoder()
-        self._predictor = shape_predictor(5)
+        from concurrent.futures import ProcessPoolExecutor
+        from multiprocessing import get_context
+
+        for filename in ("dlib_face_recognition_resnet_model_v1.dat", "shape_predictor_5_face_landmarks.dat"):
+            dlib_model_path(filename)  # a missing model is reported here, in one sentence, not by the worker
+        _import_dlib()
+        # spawn: a fork of a process running torch's threads can deadlock in the child
+        self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+        self._pool.submit(_dlib_load).result()  # start the worker and load its models now, during set-up
+        # stopped before Python tears its modules down, where a pool left to the garbage collector prints errors
+        atexit.register(self._pool.shutdown, wait=True, cancel_futures=True)
 
     def embed(self, image: np.ndarray, faces: FaceBoxes) -> np.ndarray:
         """(N, 128) float32 descriptors of the faces in a BGR image."""
+        from concurrent.futures.process import BrokenProcessPool
+
         if not len(faces):
             return np.zeros((0, self.dim), np.float32)
-        dlib = _import_dlib()
-        rgb = np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
-        shapes = dlib.full_object_detections()
-        for box in faces.xyxy:
-            shapes.append(self._predictor(rgb, dlib_rect(box)))
-        return np.asarray([np.asarray(v) for v in self._encoder.compute_face_descriptor(rgb, shapes)], np.float32)
+        try:
+            return self._pool.submit(_dlib_descriptors, [_face_crop(image, box) for box in faces.xyxy]).result()
+        except BrokenProcessPool:
+            raise VisionDeskError("dlib's face recognition worker process stopped (out of memory?); "
+                                  "switch the stage off and on again to restart it.") from None
 
     @staticmethod
     def similarity(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
         diff = queries[:, None, :] - gallery[None, :, :]
         return 1.0 - np.linalg.norm(diff, axis=2)
+
+
+def _face_crop(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An RGB crop reaching one face size beyond the box on every side (within the frame), and the box in it."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = (float(v) for v in box)
+    mx, my = x2 - x1, y2 - y1
+    cx1, cy1 = max(0, int(x1 - mx)), max(0, int(y1 - my))
+    cx2, cy2 = min(w, int(np.ceil(x2 + mx))), min(h, int(np.ceil(y2 + my)))
+    crop = np.ascontiguousarray(cv2.cvtColor(image[cy1:cy2, cx1:cx2], cv2.COLOR_BGR2RGB))
+    return crop, np.float32([x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1])
+
+
+def _dlib_load() -> None:
+    """In the worker process: loads the models (once)."""
+    dlib_face_encoder()
+    shape_predictor(5)
+
+
+def _dlib_descriptors(crops: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """In the worker process: a descriptor per (RGB crop, face box in it)."""
+    encoder, predictor = dlib_face_encoder(), shape_predictor(5)
+    out = [np.asarray(encoder.compute_face_descriptor(crop, predictor(crop, dlib_rect(box)))) for crop, box in crops]
+    return np.asarray(out, np.float32)
 
 
 class FacenetEmbedder:

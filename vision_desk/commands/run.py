@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--live", action="store_true", help="keep only the newest frame (drop when slow)")
+    mode.add_argument("--live", action="store_true",
+                      help="keep only the newest frame (drop when slow); a file then plays at its frame rate, as a camera")
     mode.add_argument("--lossless", action="store_true", help="process every frame (never drop)")
     p.set_defaults(func=run)
 
@@ -53,7 +54,9 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         sinks.append(JsonlSink(args.export))
     live = True if args.live else False if args.lossless else None
-    engine = Engine(source, pipeline, sinks=sinks, live=live, annotate=bool(args.record and not args.raw),
+    # A file run live stands in for a camera: paced at its frame rate (read as fast as it decodes, a file ended
+    # before the stages had loaded, and a slow stage saw one frame in five).
+    engine = Engine(source, pipeline, sinks=sinks, live=live, realtime=bool(args.live), annotate=bool(args.record and not args.raw),
                     max_frames=args.max_frames, duration=args.duration)
     engine.start()
     reporter = _Progress(engine, args.max_frames)

@@ -118,10 +118,13 @@ class Lane:
         stage: the stage; the lane's thread owns it until :attr:`finished`.
         ready: the stage is set up already (a lane restarted after a pause).
         name: the thread's name.
+        background: run below the frame loop's priority (see ``LANE_NICENESS``); False for a stage that
+            only loads here and then runs on the loop, whose thread pools must not inherit a low priority.
     """
 
-    def __init__(self, stage: Stage, *, ready: bool = False, name: str = "") -> None:
+    def __init__(self, stage: Stage, *, ready: bool = False, name: str = "", background: bool = True) -> None:
         self.stage = stage
+        self.background = background  # lower the thread's priority (a lane; not a stage loading to run in order)
         self.ready = ready
         self.torch_threads: int | None = None  # set by the pipeline (see torch_threads_per_lane); None: torch's own
         self.error: BaseException | None = None  # set-up or analysis failure, for the loop to report
@@ -196,6 +199,8 @@ class Lane:
 
     # -- the lane's thread -------------------------------------------------------
     def _work(self) -> None:
+        if self.background:
+            _lower_priority()
         try:
             if not self.ready:
                 with SETUP_LOCK:
@@ -270,6 +275,23 @@ class Lane:
 
 #: Frames of reduced images a carry keeps to catch a result up frame by frame (two seconds at 30 fps).
 HISTORY = 60
+
+
+#: How much nicer than the frame loop a lane's thread (and the threads it starts) is on Linux: when the
+#: cores are all busy, the loop, the reader and the window get them first, and the lanes use what is left.
+LANE_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    """Lowers the calling thread's scheduling priority (Linux, where each thread has its own nice value;
+    threads it starts, such as OpenVINO's or torch's workers, inherit it). Elsewhere nothing changes."""
+    if sys.platform != "linux":
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + LANE_NICENESS))
+    except OSError:  # a container that forbids it: the lane runs at the loop's priority
+        pass
 
 
 def torch_threads_per_lane(lanes: int, cores: int | None = None) -> int:

@@ -434,7 +434,7 @@ class Pipeline:
         if slot.ready:
             return True
         if self.live:  # load beside the frame loop: a lane that stops once set up
-            slot.lane = Lane(slot.stage, name=f"load-{slot.stage.id}")
+            slot.lane = Lane(slot.stage, name=f"load-{slot.stage.id}", background=False)
             slot.lane.stop()
             return False
         try:

@@ -44,10 +44,14 @@ def stage_bar_text(row: dict) -> str:
         age = row.get("age_ms")
         fps = row.get("analysis_fps") or 0.0
         if age is None:
-            return "async · first analysis…"
+            return "async, first analysis…"
         rate = f"{fps:.1f}/s" if fps >= 1 or fps == 0 else f"every {1 / fps:.1f} s"
-        return f"async · {row['mean_ms']:.0f} ms · {rate} · {age:.0f} ms old"
+        return f"async {_duration(row['mean_ms'])} · {rate} · {_duration(age)} old"
     return f"{row['mean_ms']:.1f} ms  (max {row['max_ms']:.1f})"
+
+
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
 
 
 def format_rate(fps: float) -> str:
@@ -203,8 +207,8 @@ class MonitorPanel(QWidget):
             bar.setValue(min(int(row["mean_ms"] * BAR_SCALE), bar.maximum()))
             bar.setFormat(stage_bar_text(row))
             bar.setToolTip(row["error"] if row.get("error") else ASYNC_TIP if row.get("run") == "async" else STAGE_TIME_TIP)
-            if row.get("error") or not row["enabled"] or row.get("state") == "loading":
-                bar.setValue(0)
+            if row.get("error") or not row["enabled"] or row.get("state") == "loading" or row.get("run") == "async":
+                bar.setValue(0)  # an async stage costs the frame loop next to nothing; its text says the rest
 
     def _rebuild_stage_rows(self, ids: list[str]) -> None:
         for widget in [w for row in self._stage_rows for w in row] + self._stage_notes:

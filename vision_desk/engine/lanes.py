@@ -93,9 +93,10 @@ class LaneResult:
         return (self.origin.frame_index, self.origin.capture_time) == self.seen_at
 
 
-def snapshot(frame: Frame) -> Frame:
-    """A copy of a frame for a lane: its own image, results and dicts, so neither side sees the other's changes."""
-    return Frame(image=frame.image.copy(), index=frame.index, timestamp=frame.timestamp,
+def snapshot(frame: Frame, image: np.ndarray | None = None) -> Frame:
+    """A copy of a frame for a lane, so neither side sees the other's changes: its own results and dicts, and
+    a copy of the image (``image``: one made already, which lanes share, as they only read it)."""
+    return Frame(image=frame.image.copy() if image is None else image, index=frame.index, timestamp=frame.timestamp,
                  capture_time=frame.capture_time, source_id=frame.source_id, detections=frame.detections,
                  values=dict(frame.values), extras=dict(frame.extras), origins=dict(frame.origins))
 
@@ -257,11 +258,19 @@ class Lane:
         """Gives torch (once a stage has imported it) the lane's share of the cores, from this thread, where
         torch's OpenMP pool takes the setting."""
         torch = sys.modules.get("torch")
-        if torch is not None and self.torch_threads and torch.get_num_threads() != self.torch_threads:
-            torch.set_num_threads(self.torch_threads)
+        if torch is None or not self.torch_threads:
+            return
+        # not while a stage sets up: torch may be half-imported by it (its module is in sys.modules from the start)
+        if not SETUP_LOCK.acquire(blocking=False):
+            return
+        try:
+            if getattr(torch, "get_num_threads", None) and torch.get_num_threads() != self.torch_threads:
+                torch.set_num_threads(self.torch_threads)
+        finally:
+            SETUP_LOCK.release()
 
     def _analyse(self, frame: Frame, generation: int) -> None:
-        before = snapshot(frame)
+        before = snapshot(frame, frame.image)  # for what the stage adds; the image is not compared
         t0 = time.perf_counter()
         self.stage.process(frame)
         took = (time.perf_counter() - t0) * 1000.0

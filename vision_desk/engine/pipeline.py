@@ -493,6 +493,7 @@ class Pipeline:
         """
         self.apply_edits()
         slots = list(self._slots)
+        views: dict[int, tuple[np.ndarray, SmallGray]] = {}  # lanes at one place in the chain share a frame's copies
         for k, slot in enumerate(slots):
             if not slot.enabled:
                 if slot.lane is not None and slot.lane.ready:  # switched off: the lane ends, the stage stays loaded
@@ -500,7 +501,7 @@ class Pipeline:
                     self._settle(slot)
                 continue
             if self.runs_async(slot):
-                self._run_async(slot, frames, _follower(slot, slots[k + 1:]))
+                self._run_async(slot, frames, _follower(slot, slots[k + 1:]), views)
                 continue
             lane = slot.lane
             if lane is not None and lane.ready:
@@ -526,8 +527,12 @@ class Pipeline:
                 slot.timing.add(per_frame)
         return frames
 
-    def _run_async(self, slot: StageSlot, frames: list[Frame], follow: str) -> None:
-        """Offers each frame to the stage's lane (started if need be) and puts its latest results on it."""
+    def _run_async(self, slot: StageSlot, frames: list[Frame], follow: str, views: dict[int, tuple[np.ndarray, SmallGray]]) -> None:
+        """Offers each frame to the stage's lane (started if need be) and puts its latest results on it.
+
+        ``views`` keeps each frame image's copy and reduced grey image for the next lane, so lanes in a row
+        (no stage between them changes the image) copy and reduce a frame once; lanes only read the image.
+        """
         lane = slot.lane
         if lane is not None and lane.finished:
             if not self._settle(slot):
@@ -540,9 +545,13 @@ class Pipeline:
                 other.torch_threads = torch_threads_per_lane(len(lanes))
         slot.carry.follow = follow
         for frame in frames:
-            lane.offer(snapshot(frame))
+            key = id(frame.image)
+            if key not in views:
+                views[key] = (frame.image.copy(), SmallGray.of(frame.image))
+            image, gray = views[key]
+            lane.offer(snapshot(frame, image))
             result = lane.latest()
-            slot.carry.apply(frame, result, SmallGray.of(frame.image))
+            slot.carry.apply(frame, result, gray)
             if result is not None and result.seq != slot._timed_seq and result.analysed:
                 slot._timed_seq = result.seq
                 slot.timing.add(result.took_ms)

@@ -5,7 +5,8 @@ that pass until the next result reuse them. :func:`box_shifts` measures how far
 the content of each box moved between two frames: corner points inside the box
 (Shi-Tomasi) are followed with pyramidal Lucas-Kanade, kept only where the flow
 back lands where it started (forward-backward check), and their median motion
-is the box's shift. :func:`shift_rows` moves boxes, keypoints, masks and
+is the box's shift; a box too flat inside for corners is found again by
+matching its whole content nearby. :func:`shift_rows` moves boxes, keypoints, masks and
 outlines by those shifts. Both work on :class:`SmallGray` images, a frame
 reduced to a few hundred pixels wide, so following a result costs a millisecond
 or two per frame.
@@ -26,6 +27,10 @@ FLOW_WIDTH = 480
 MIN_POINTS = 3
 #: Forward-backward distance (in small-image pixels) above which a point's flow is not trusted.
 MAX_FB_ERROR = 1.0
+#: Matching a box's whole content (boxes without enough corners): how far to look, in small-image pixels at
+#: least, and the normalised correlation a match needs.
+MATCH_REACH = 12
+MIN_MATCH = 0.6
 _LK = dict(winSize=(21, 21), maxLevel=3, criteria=(cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 20, 0.03))
 
 
@@ -84,11 +89,34 @@ def box_shifts(before: SmallGray, after: SmallGray, xyxy: np.ndarray) -> np.ndar
     good = (ok.reshape(-1) == 1) & (ok_back.reshape(-1) == 1) & (np.linalg.norm((back - start).reshape(-1, 2), axis=1) < MAX_FB_ERROR)
     motion = (ahead - start).reshape(-1, 2)
     owner_arr = np.asarray(owner)
+    followed = np.zeros(len(xyxy), bool)
     for i in np.unique(owner_arr[good]):
         mine = good & (owner_arr == i)
         if mine.sum() >= MIN_POINTS:
             shifts[i] = np.median(motion[mine], axis=0) / s
+            followed[i] = True
+    for i in np.flatnonzero(~followed):  # flat inside (a painted sign, a plain car door): find the whole box
+        shifts[i] = _matched_shift(before, after, xyxy[i])
     return shifts
+
+
+def _matched_shift(before: SmallGray, after: SmallGray, box: np.ndarray) -> np.ndarray:
+    """A box's shift found by matching its whole content (edges included) around where it was; zero when the
+    best match is weak. For objects too flat inside for corners, whose outline is what moves."""
+    s = before.scale
+    h, w = before.gray.shape[:2]
+    x1, y1, x2, y2 = (int(round(v * s)) for v in box)
+    x1, y1, x2, y2 = max(0, x1), max(0, y1), min(w, x2), min(h, y2)
+    if x2 - x1 < 6 or y2 - y1 < 6:
+        return np.zeros(2, np.float32)
+    reach = max(MATCH_REACH, (x2 - x1 + y2 - y1) // 4)  # a quarter of the box's mean side, at least MATCH_REACH
+    sx1, sy1 = max(0, x1 - reach), max(0, y1 - reach)
+    sx2, sy2 = min(w, x2 + reach), min(h, y2 + reach)
+    scores = cv2.matchTemplate(after.gray[sy1:sy2, sx1:sx2], before.gray[y1:y2, x1:x2], cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, by) = cv2.minMaxLoc(scores)
+    if not np.isfinite(best) or best < MIN_MATCH:
+        return np.zeros(2, np.float32)
+    return np.float32([sx1 + bx - x1, sy1 + by - y1]) / s
 
 
 def shift_rows(det: Detections, shifts: np.ndarray, shape: tuple[int, int]) -> Detections:

@@ -25,6 +25,7 @@ frame or plain attributes.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 import sys
@@ -57,6 +58,24 @@ STILL_CHANGE = 0.002
 #: showcase's faces and OCR loaded side by side. Loading one stage at a time costs nothing: they compete
 #: for the same cores.
 SETUP_LOCK = threading.RLock()
+
+
+def set_up(stage: Stage, freeze: bool = True) -> None:
+    """Sets a stage up, one at a time (``SETUP_LOCK``), then (``freeze``, for live runs) freezes what its
+    loading created for the garbage collector.
+
+    Loading torch, EasyOCR or a YOLO model creates hundreds of thousands of
+    long-lived objects; every full collection after it walked them all with the
+    GIL held, 200-300 ms in which no frame moved (seen as the longest gap in the
+    live benchmark). Frozen, they are skipped by every later collection (the use
+    ``gc.freeze`` documents for start-up objects); the GUI's background imports
+    do the same. Lossless runs (batch, files) need no smoothness and skip it, so
+    cyclic garbage made before a set-up is still collected there.
+    """
+    with SETUP_LOCK:
+        stage.setup()
+        if freeze:
+            gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -204,8 +223,7 @@ class Lane:
             _lower_priority()
         try:
             if not self.ready:
-                with SETUP_LOCK:
-                    self.stage.setup()
+                set_up(self.stage)
                 self.ready = True
             while True:
                 with self._cond:

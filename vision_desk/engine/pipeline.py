@@ -22,7 +22,7 @@ import yaml
 from pydantic import ValidationError
 
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.lanes import SETUP_LOCK, Carry, Lane, snapshot, torch_threads_per_lane
+from vision_desk.engine.lanes import Carry, Lane, set_up, snapshot, torch_threads_per_lane
 from vision_desk.engine.motion import SmallGray
 from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value
 from vision_desk.engine.stage import Stage, stage_class
@@ -438,8 +438,7 @@ class Pipeline:
             slot.lane.stop()
             return False
         try:
-            with SETUP_LOCK:
-                slot.stage.setup()
+            set_up(slot.stage, freeze=False)  # lossless: a collection's pause holds up no live view
         except Exception as err:  # noqa: BLE001 - any setup failure becomes a user message
             self._fail(slot, err, "could not start")
             return False

@@ -294,9 +294,12 @@ class Lane:
         took = (time.perf_counter() - t0) * 1000.0
         result = _result_of(next(self._seq), self.stage, before, frame, took)
         with self._cond:
-            if generation == self._generation:  # not from before a reset (a seek): those frames are gone
-                self._result = result
-            if result.analysed:  # the stage's own cheap carries between its ``every`` frames are no analyses
+            # Only real analyses replace the result: between its ``every`` frames a stage puts its last rows
+            # back unmoved (detect, faces) or moves them itself (OCR), so they lie on no one frame the carry
+            # could catch them up from; the carry moves the real result's rows instead.
+            if result.analysed:
+                if generation == self._generation:  # not from before a reset (a seek): those frames are gone
+                    self._result = result
                 self._done_at.append(time.perf_counter())
 
 

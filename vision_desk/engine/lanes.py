@@ -309,7 +309,8 @@ HISTORY = 60
 
 #: How much nicer than the frame loop a lane's thread (and the threads it starts) is on Linux: when the
 #: cores are all busy, the loop, the reader and the window get them first, and the lanes use what is left.
-LANE_NICENESS = 10
+#: +10 starved lanes on a machine loaded by other processes (a CFS weight of a tenth); +5 gives them a third.
+LANE_NICENESS = 5
 
 
 def _lower_priority() -> None:

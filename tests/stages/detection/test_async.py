@@ -34,8 +34,11 @@ def test_async_detect_and_track_count_each_crossing_exactly_once_live(shapes_mod
     carries its boxes over the frames between, and the line counts stay exact."""
     clip, _ = counting_clip
     out = tmp_path / "live.jsonl"
-    engine = Engine(str(clip), Pipeline(spec_from_dict({"stages": counting_stages(shapes_model, "async")})),
-                    sinks=[JsonlSink(out)], live=True, realtime=True, annotate=False)
+    pipeline = Pipeline(spec_from_dict({"stages": counting_stages(shapes_model, "async")}))
+    # loaded before the 3 s clip starts, as a camera's pipeline is long before anything crosses the line (a live
+    # run would load in the background while the first frames pass, and on a loaded machine miss the clip)
+    pipeline.setup()
+    engine = Engine(str(clip), pipeline, sinks=[JsonlSink(out)], live=True, realtime=True, annotate=False)
     engine.run()
     records = [json.loads(line) for line in out.read_text().splitlines()]
     final = records[-1]["values"]

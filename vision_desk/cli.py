@@ -17,11 +17,20 @@ import sys
 import traceback
 
 from vision_desk import __version__
+from vision_desk.engine.uri import mask_uris_in
 from vision_desk.errors import VisionDeskError
 
 
+class MaskingParser(argparse.ArgumentParser):
+    """argparse, with credentials in URIs masked in its error messages ("unrecognized arguments: rtsp://..."
+    quoted the password back); its sub-command parsers are of the same class."""
+
+    def error(self, message: str):  # noqa: ANN201 - argparse's signature (it exits)
+        super().error(mask_uris_in(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = MaskingParser(
         prog="vision-desk",
         description="Real-time video vision: run pipelines of OpenCV and deep-learning stages over cameras, files and streams.",
     )
@@ -92,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     except VisionDeskError as err:
         if args.debug:
             traceback.print_exc()
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {mask_uris_in(str(err))}", file=sys.stderr)  # a message may quote what the user typed
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -103,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - one line for users; the traceback with --debug
         if args.debug:
             traceback.print_exc()
-        print(f"error: unexpected {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
+        print(f"error: unexpected {type(err).__name__}: {mask_uris_in(str(err))} (rerun with --debug for details)", file=sys.stderr)
         return 2
 
 

@@ -55,6 +55,11 @@ def mask_uri(uri: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+def mask_uris_in(text: str) -> str:
+    """``text`` with every URI in it masked as by :func:`mask_uri` (for messages that quote what the user typed)."""
+    return re.sub(r"[A-Za-z][\w+.-]*://[^\s'\"]+", lambda m: mask_uri(m.group(0)), text)
+
+
 def _split_options(text: str) -> tuple[str, dict[str, str]]:
     base, sep, query = text.partition("?")
     return base, dict(parse_qsl(query)) if sep else {}

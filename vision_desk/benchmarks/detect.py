@@ -87,10 +87,9 @@ def bench_model(name: str = "shapes-yolo11n.pt", profile: str = "fixture") -> Pa
 
 def bench_clip(folder: Path, frames: int, profile: str) -> Path:
     """A 1280x720 clip of eight shapes drifting and turning back, at the scale of the profile's world."""
-    from vision_desk.benchmarks.shapes import CLASSES, PROFILES, TRAIN, Mover, write_movers_clip
+    from vision_desk.benchmarks.shapes import CLASSES, Mover, world_scale, write_movers_clip
 
-    settings = PROFILES[profile]
-    scale = 1280 / settings["size"][0] * settings["radius"][0] / TRAIN["radius"][0]
+    scale = world_scale(profile, 1280)
     rng = np.random.default_rng(7)
     movers = []
     for k in range(8):

@@ -37,22 +37,28 @@ def faces_rate(frames: list, params: dict) -> tuple[int, int, float]:
     return len(frames), faces, seconds
 
 
-def rows(ctx: BenchContext) -> Iterator[BenchRow]:
+def astronaut_gallery(folder: Path) -> Path:
+    """A dlib gallery in ``folder`` holding the astronaut, enrolled from scikit-image's photo of her."""
     from skimage import data
 
     from vision_desk.stages.faces.gallery import Gallery
     from vision_desk.stages.faces.recognize import enrol_images
 
+    photo = folder / "astronaut.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
+    gallery = folder / "gallery.sqlite"
+    with Gallery(gallery) as g:
+        enrol_images(g, "astronaut", [photo], "dlib")
+    return gallery
+
+
+def rows(ctx: BenchContext) -> Iterator[BenchRow]:
     frames = read_frames(ctx.clip(1280, 720, ctx.frames(40)))
     group = "faces 720p"  # the speed column counts faces per second here
     n, faces, seconds = faces_rate(frames, {})
     yield BenchRow(group, "MTCNN detection (faces/s)", faces / seconds, n, note=f"{n / seconds:.1f} frames/s, {faces} faces in {n} frames")
     with tempfile.TemporaryDirectory() as tmp:
-        photo = Path(tmp) / "astronaut.png"
-        cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-        gallery = Path(tmp) / "gallery.sqlite"
-        with Gallery(gallery) as g:
-            enrol_images(g, "astronaut", [photo], "dlib")
+        gallery = astronaut_gallery(Path(tmp))
         n, faces, seconds = faces_rate(frames, {"recognize": True, "backend": "dlib", "gallery": str(gallery)})
     yield BenchRow(group, "MTCNN + dlib recognition (faces/s)", faces / seconds, n, baseline="MTCNN detection (faces/s)",
                    note=f"{n / seconds:.1f} frames/s, {faces} faces in {n} frames")

@@ -198,10 +198,9 @@ class Bouncer:
 def bouncing_clip(folder: Path, frames: int) -> Path:
     """A 30 fps 1280x720 clip of six shapes of the shapes640 world bouncing around the view (2-6 px per frame),
     so every part of a live run has the same objects in view to score."""
-    from vision_desk.benchmarks.shapes import CLASSES, PROFILES, TRAIN, write_movers_clip
+    from vision_desk.benchmarks.shapes import CLASSES, world_scale, write_movers_clip
 
-    settings = PROFILES["parity-640"]
-    scale = 1280 / settings["size"][0] * settings["radius"][0] / TRAIN["radius"][0]
+    scale = world_scale("parity-640", 1280)
     rng = np.random.default_rng(11)
     movers = []
     for k in range(6):
@@ -230,18 +229,10 @@ def rows(ctx: BenchContext) -> Iterator[BenchRow]:
     yield from case_rows("live: detect + track, 720p file", str(clip), pipeline, seconds, "detect",
                          lambda idx: file_frames(clip, idx), pipeline)
 
-    from vision_desk.stages.faces.gallery import Gallery
-    from vision_desk.stages.faces.recognize import enrol_images
+    from vision_desk.benchmarks.faces import astronaut_gallery
 
     with tempfile.TemporaryDirectory() as tmp:
-        import cv2
-        from skimage import data
-
-        photo = Path(tmp) / "astronaut.png"
-        cv2.imwrite(str(photo), cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR))
-        gallery = Path(tmp) / "gallery.sqlite"
-        with Gallery(gallery) as g:
-            enrol_images(g, "astronaut", [photo], "dlib")
+        gallery = astronaut_gallery(Path(tmp))
         faces = {"stage": "faces", "params": {"recognize": True, "backend": "dlib", "gallery": str(gallery)}}
         yield from case_rows("live: faces + recognition on demo:", "demo:", [faces], seconds, "faces", demo_frames,
                              [{"stage": "faces"}])

@@ -403,6 +403,12 @@ def random_movers(rng: np.random.Generator, count: int, size: tuple[int, int] = 
     return movers
 
 
+def world_scale(profile: str, width: int) -> float:
+    """How much larger than the training world's a profile's shapes look in a view ``width`` pixels wide."""
+    settings = PROFILES[profile]
+    return width / settings["size"][0] * settings["radius"][0] / TRAIN["radius"][0]
+
+
 def write_movers_clip(path: Path, movers: list[Mover], n: int, size: tuple[int, int], bg: str = "gravel", fps: int = 30) -> Path:
     """Encodes a movers clip to H.264 frame by frame (long 720p clips never sit in memory); cached by path."""
     if path.exists():

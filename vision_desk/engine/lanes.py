@@ -239,6 +239,7 @@ class Lane:
                     self.stage.update_params(params)
                 if reset:
                     self.stage.reset()
+                    self._gate_gray = None  # the result went with the reset: the next frame is analysed, still or not
                 if frame is None:
                     continue
                 if getattr(self.stage.params, "motion_gate", False) and self._still(frame):

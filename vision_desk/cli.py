@@ -78,6 +78,9 @@ def exit_now(code: int) -> None:
     their thread pools still takes 0.5-0.9 s on a 2-core CPU: time a batch
     user waits for nothing. Standard streams and logging are flushed first.
     """
+    backends = sys.modules.get("vision_desk.stages.faces.backends")
+    if backends is not None:  # its worker process, stopped cleanly (os._exit runs no atexit handler)
+        backends.shutdown_workers()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

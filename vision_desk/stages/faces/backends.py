@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import atexit
 import importlib.util
+import os
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -202,10 +205,15 @@ class DlibEmbedder:
             dlib_model_path(filename)  # a missing model is reported here, in one sentence, not by the worker
         _import_dlib()
         # spawn: a fork of a process running torch's threads can deadlock in the child
-        self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"), initializer=_exit_with_parent,
+                                         initargs=(os.getpid(),))
         self._pool.submit(_dlib_load).result()  # start the worker and load its models now, during set-up
         # stopped before Python tears its modules down, where a pool left to the garbage collector prints errors
-        atexit.register(self._pool.shutdown, wait=True, cancel_futures=True)
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Stops the worker process (waits for it: its queue's semaphores are then released, not reported leaked)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def embed(self, image: np.ndarray, faces: FaceBoxes) -> np.ndarray:
         """(N, 128) float32 descriptors of the faces in a BGR image."""
@@ -234,6 +242,18 @@ def _face_crop(image: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarr
     cx2, cy2 = min(w, int(np.ceil(x2 + mx))), min(h, int(np.ceil(y2 + my)))
     crop = np.ascontiguousarray(cv2.cvtColor(image[cy1:cy2, cx1:cx2], cv2.COLOR_BGR2RGB))
     return crop, np.float32([x1 - cx1, y1 - cy1, x2 - cx1, y2 - cy1])
+
+
+def _exit_with_parent(parent: int) -> None:
+    """In the worker process: ends it once the process that started it is gone. A parent that ends with
+    ``os._exit`` (the CLI, to skip the libraries' slow teardown) or is killed never shuts the pool down,
+    and its worker lived on, orphaned (seen: one per finished run)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _dlib_load() -> None:
@@ -326,3 +346,9 @@ def make_embedder(backend: str, device: str = "cpu") -> DlibEmbedder | FacenetEm
 @lru_cache(maxsize=1)
 def _dlib_embedder() -> DlibEmbedder:
     return DlibEmbedder()
+
+
+def shutdown_workers() -> None:
+    """Stops the dlib worker process if one was started (for an exit that skips ``atexit``, see cli.exit_now)."""
+    if _dlib_embedder.cache_info().currsize:
+        _dlib_embedder().close()

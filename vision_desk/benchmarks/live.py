@@ -169,36 +169,10 @@ def case_rows(group: str, source: str, stages: list[dict], seconds: float, score
     yield BenchRow(group, "display, stages in order (sync)", in_order.fps_out, baseline="source", note=in_order.note())
 
 
-@dataclass(frozen=True)
-class Bouncer:
-    """A shape moving in a straight line and bouncing off the frame's edges, so it stays in view all along."""
-
-    label: str
-    x: float
-    y: float
-    vx: float
-    vy: float
-    r: float
-    track_id: int
-    size: tuple[int, int] = (1280, 720)
-
-    def at(self, t: int):  # noqa: ANN201 - a shapes.Shape
-        from vision_desk.benchmarks.shapes import Shape
-
-        def bounce(p: float, lo: float, hi: float) -> float:
-            span = hi - lo
-            q = (p - lo) % (2 * span)
-            return lo + (q if q <= span else 2 * span - q)
-
-        w, h = self.size
-        return Shape(self.label, bounce(self.x + self.vx * t, self.r, w - self.r),
-                     bounce(self.y + self.vy * t, self.r, h - self.r), self.r, self.track_id)
-
-
 def bouncing_clip(folder: Path, frames: int) -> Path:
     """A 30 fps 1280x720 clip of six shapes of the shapes640 world bouncing around the view (2-6 px per frame),
     so every part of a live run has the same objects in view to score."""
-    from vision_desk.benchmarks.shapes import CLASSES, world_scale, write_movers_clip
+    from vision_desk.benchmarks.shapes import CLASSES, Mover, world_scale, write_movers_clip
 
     scale = world_scale("parity-640", 1280)
     rng = np.random.default_rng(11)
@@ -207,8 +181,8 @@ def bouncing_clip(folder: Path, frames: int) -> Path:
         r = float(rng.uniform(30, 44)) * scale
         angle = rng.uniform(0, 2 * np.pi)
         speed = float(rng.uniform(1.0, 3.0)) * scale
-        movers.append(Bouncer(CLASSES[k % 3], float(rng.uniform(r, 1280 - r)), float(rng.uniform(r, 720 - r)),
-                              speed * np.cos(angle), speed * np.sin(angle), r, k + 1))
+        movers.append(Mover(CLASSES[k % 3], float(rng.uniform(r, 1280 - r)), float(rng.uniform(r, 720 - r)),
+                            speed * np.cos(angle), speed * np.sin(angle), r, k + 1, bounce=(1280, 720)))
     return write_movers_clip(folder / f"bouncing_720p_{frames}.mp4", movers, frames, (1280, 720), bg="coffee")
 
 

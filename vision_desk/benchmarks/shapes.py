@@ -290,7 +290,8 @@ def held_out_map50(weights: Path, settings: dict | None = None) -> float:
 class Mover:
     """A shape moving in a straight line: position at frame t is (x + vx*t, y + vy*t).
 
-    With ``turn`` set, it reverses at that frame and goes back the way it came.
+    With ``turn`` set, it reverses at that frame and goes back the way it came. With ``bounce`` set to a
+    view's (width, height), it bounces off that view's edges instead, so it stays in view all along.
     """
 
     label: str
@@ -301,11 +302,22 @@ class Mover:
     r: float
     track_id: int
     turn: int | None = None
+    bounce: tuple[int, int] | None = None
 
     def at(self, t: int) -> Shape:
         if self.turn is not None and t > self.turn:
             t = 2 * self.turn - t
-        return Shape(self.label, self.x + self.vx * t, self.y + self.vy * t, self.r, self.track_id)
+        x, y = self.x + self.vx * t, self.y + self.vy * t
+        if self.bounce is not None:
+            x, y = _reflect(x, self.r, self.bounce[0] - self.r), _reflect(y, self.r, self.bounce[1] - self.r)
+        return Shape(self.label, x, y, self.r, self.track_id)
+
+
+def _reflect(p: float, lo: float, hi: float) -> float:
+    """p folded into [lo, hi] as a ball bouncing between two walls."""
+    span = hi - lo
+    q = (p - lo) % (2 * span)
+    return lo + (q if q <= span else 2 * span - q)
 
 
 def visible(s: Shape, size: tuple[int, int], min_fraction: float = 0.6) -> Shape | None:

@@ -1,16 +1,16 @@
 """The batch dialog: a folder of videos and images through one pipeline, without freezing the window.
 
-``run_batch`` runs on a worker thread; its callbacks are re-emitted as Qt
-signals, which Qt queues to the GUI thread. Cancel sets the batch's cancel
-event; the file in progress stops and its partial outputs are removed.
+``run_batch`` runs as a background job (:mod:`vision_desk.gui.jobs`); its
+progress and finished-file callbacks come to the GUI thread as the job's
+progress. Cancel cancels the job, whose flag is the batch's cancel event: the
+file in progress stops, its partial outputs are removed, and the summary
+(what was done, what was cancelled) arrives as usual.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QListWidget, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QForm
 from vision_desk.engine.batch import BatchItem, BatchProgress, BatchSummary, run_batch
 from vision_desk.engine.pipeline import PipelineSpec, load_spec
 from vision_desk.errors import VisionDeskError
+from vision_desk.gui.jobs import Job, JobControl, start_job
 from vision_desk.gui.pipeline_editor import PIPELINE_FILTER, preset_paths
 
 
@@ -26,13 +27,10 @@ def format_eta(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else f"{seconds // 60}:{seconds % 60:02d}"
 
 
-class BatchSignals(QObject):
-    """Carries the worker's callbacks to the GUI thread."""
-
-    progress = Signal(object)
-    item_done = Signal(object)
-    finished = Signal(object)
-    failed = Signal(str)
+def process_folder(control: JobControl, input_dir: Path, spec: PipelineSpec, out_dir: Path, options: dict) -> BatchSummary:
+    """The batch job: ``run_batch`` reporting its BatchProgress and each finished BatchItem as progress."""
+    return run_batch(input_dir, spec, out_dir, on_progress=control.report, on_item_done=control.report,
+                     cancel=control.cancel_event, **options)
 
 
 def _path_row(edit: QLineEdit, on_browse) -> QWidget:  # noqa: ANN001
@@ -56,13 +54,7 @@ class BatchDialog(QDialog):
         self.setMinimumWidth(620)
         self.current_spec = current_spec
         self.summary: BatchSummary | None = None
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
-        self.signals = BatchSignals(self)
-        self.signals.progress.connect(self._on_progress)
-        self.signals.item_done.connect(self._on_item_done)
-        self.signals.finished.connect(self._on_finished)
-        self.signals.failed.connect(self._on_failed)
+        self._job: Job | None = None
 
         self.input_edit = QLineEdit()
         self.output_edit = QLineEdit(str(output_dir / "batch"))
@@ -147,7 +139,7 @@ class BatchDialog(QDialog):
     # -- running ---------------------------------------------------------------------
     @property
     def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job is not None and self._job.running()
 
     def start(self) -> None:
         if self.running:
@@ -165,38 +157,35 @@ class BatchDialog(QDialog):
         self.summary_label.setText("")
         self.file_bar.setValue(0)
         self.overall_bar.setValue(0)
-        self._cancel.clear()
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         options = dict(recursive=self.recursive.isChecked(), resume=self.resume.isChecked(), video=self.video.isChecked(),
                        annotated=self.annotated.isChecked())
-        self._thread = threading.Thread(target=self._work, args=(input_dir, spec, out_dir, options), name="batch", daemon=True)
-        self._thread.start()
-
-    def _work(self, input_dir: Path, spec: PipelineSpec, out_dir: Path, options: dict) -> None:
-        try:
-            summary = run_batch(input_dir, spec, out_dir, on_progress=self.signals.progress.emit,
-                                on_item_done=self.signals.item_done.emit, cancel=self._cancel, **options)
-        except VisionDeskError as err:
-            self.signals.failed.emit(str(err))
-        except Exception as err:  # noqa: BLE001 - the dialog reports, the worker never dies silently
-            self.signals.failed.emit(f"The batch stopped unexpectedly: {type(err).__name__}: {err}.")
-        else:
-            self.signals.finished.emit(summary)
+        self._job = start_job(process_folder, input_dir, spec, out_dir, options, name="batch", parent=self)
+        self._job.progress.connect(self._on_report)
+        self._job.succeeded.connect(self._on_finished)
+        self._job.failed.connect(self._on_failed)
 
     def cancel(self) -> None:
-        self._cancel.set()
+        if self._job is not None:
+            self._job.cancel()
         self.cancel_button.setEnabled(False)
         self.eta_label.setText("Cancelling...")
 
     def shutdown(self, timeout: float = 10.0) -> bool:
         """Cancels a running batch and waits for its worker; True when it has stopped."""
-        self._cancel.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running
+        if self._job is None:
+            return True
+        self._job.cancel()
+        return self._job.wait(timeout)
 
     # -- reports (GUI thread) ------------------------------------------------------------
+    def _on_report(self, report: BatchProgress | BatchItem) -> None:
+        if isinstance(report, BatchItem):
+            self._on_item_done(report)
+        else:
+            self._on_progress(report)
+
     def _on_progress(self, p: BatchProgress) -> None:
         self.file_label.setText(f"{p.file_index + 1} of {p.file_count}: {p.item.rel}")
         if p.total_frames:
@@ -233,7 +222,7 @@ class BatchDialog(QDialog):
         if summary.failed:
             text += "<br><b>Failures:</b><br>" + "<br>".join(f"{i.rel}: {i.error}" for i in summary.failed)
         self.summary_label.setText(text)
-        self.eta_label.setText("Done." if not self._cancel.is_set() else "Cancelled.")
+        self.eta_label.setText("Cancelled." if summary.count("cancelled") else "Done.")
 
     def _on_failed(self, message: str) -> None:
         self._idle()

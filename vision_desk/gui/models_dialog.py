@@ -2,21 +2,23 @@
 
 This dialog and ``vision-desk models pull NAME`` are the only places a model
 is ever downloaded, and only when the user asks. The download runs
-:func:`vision_desk.models.pull` on a worker thread (length and checksum
-checked, ``.part`` file renamed only when complete); its progress comes back
-as Qt signals, and Cancel stops it from the progress callback.
+:func:`vision_desk.models.pull` as a background job (:mod:`vision_desk.gui.jobs`;
+length and checksum checked, ``.part`` file renamed only when complete); its
+progress comes back as the job's progress, and Cancel stops it from the
+progress callback at the next chunk.
 """
 
 from __future__ import annotations
 
-import threading
+from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from vision_desk.errors import ModelMissingError, VisionDeskError
+from vision_desk.gui.jobs import Job, JobControl, start_job
 from vision_desk.models import PULL_COMMAND
 
 COLUMNS = ("Model", "Task", "Size", "Downloaded", "Licence", "Used by")
@@ -31,9 +33,15 @@ def with_gui_hint(error: VisionDeskError) -> str:
     return str(error).removesuffix(".") + GUI_HINT + "."
 
 
-class DownloadSignals(QObject):
-    progress = Signal(int, int)  # bytes done, total (0: unknown)
-    finished = Signal(str, str)  # the one-sentence outcome, and the model's name when it is now downloaded (else "")
+def download_model(control: JobControl, name: str) -> Path:
+    """The download job: ``pull`` reporting (bytes done, total; 0 when unknown) as progress, stopping when cancelled."""
+    from vision_desk.models import pull
+
+    def on_chunk(done: int, total: int) -> None:
+        control.check()  # JobCancelled goes up through pull, which removes its .part file
+        control.report((done, total))
+
+    return pull(name, progress=on_chunk)
 
 
 class ModelsDialog(QDialog):
@@ -80,16 +88,13 @@ class ModelsDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        self.signals = DownloadSignals(self)
-        self.signals.progress.connect(self._on_progress)
-        self.signals.finished.connect(self._on_finished)
-        self._thread: threading.Thread | None = None
-        self._cancel = threading.Event()
+        self._job: Job | None = None
+        self._job_model = ""  # the model the job downloads, for its outcome's sentence
         self.refresh()
 
     @property
     def downloading(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job is not None and self._job.running()
 
     def refresh(self) -> None:
         """Reads the manifest and the models folder again."""
@@ -137,42 +142,27 @@ class ModelsDialog(QDialog):
 
     def download_selected(self) -> bool:
         """Starts downloading the selected model on a worker thread; False when none is selected or one is running."""
-        from vision_desk.models import DownloadCancelled, pull
-
         name = self.selected_name()
         if name is None or self.downloading:
             return False
-        self._cancel.clear()
-
-        def report(done: int, total: int) -> None:
-            if self._cancel.is_set():
-                raise DownloadCancelled(f"download of {name} cancelled")
-            self.signals.progress.emit(done, total)
-
-        def work() -> None:
-            done = ""
-            try:
-                text, done = f"Downloaded {name} to {pull(name, progress=report)}.", name
-            except DownloadCancelled:
-                text = f"Download of {name} cancelled; nothing was kept."
-            except VisionDeskError as err:
-                text = str(err)
-            except Exception as err:  # noqa: BLE001 - a failed download is a message, not a crash
-                text = f"Could not download {name}: {type(err).__name__}: {err}."
-            self.signals.finished.emit(text, done)
-
         self.progress.setRange(0, 0)  # busy until the first bytes tell the size
         self.progress.setVisible(True)
         self.status.setText(f"Downloading {name} ...")
-        self._thread = threading.Thread(target=work, name="model-download", daemon=True)
-        self._thread.start()
+        self._job_model = name
+        self._job = start_job(download_model, name, name="model-download", parent=self)
+        self._job.progress.connect(self._on_progress)
+        self._job.succeeded.connect(self._on_downloaded)
+        self._job.failed.connect(self._end_download)
+        self._job.cancelled.connect(self._on_cancelled)
         self._update_buttons()
         return True
 
     def cancel(self) -> None:
-        self._cancel.set()
+        if self._job is not None:
+            self._job.cancel()
 
-    def _on_progress(self, done: int, total: int) -> None:
+    def _on_progress(self, bytes_done_and_total: tuple[int, int]) -> None:
+        done, total = bytes_done_and_total
         if total > 0:
             # QProgressBar holds ints: count in kB so files over 2 GB fit
             self.progress.setRange(0, max(1, total // 1000))
@@ -181,14 +171,17 @@ class ModelsDialog(QDialog):
         else:
             self.progress.setFormat(f"{done / 1e6:.1f} MB")
 
-    def _on_finished(self, text: str, downloaded: str) -> None:
-        if self._thread is not None:
-            self._thread.join()
+    def _on_downloaded(self, path: Path) -> None:
+        self._end_download(f"Downloaded {self._job_model} to {path}.")
+        self.downloaded.emit(self._job_model)
+
+    def _on_cancelled(self) -> None:
+        self._end_download(f"Download of {self._job_model} cancelled; nothing was kept.")
+
+    def _end_download(self, sentence: str) -> None:
         self.progress.setVisible(False)
-        self.status.setText(text)
+        self.status.setText(sentence)
         self.refresh()
-        if downloaded:
-            self.downloaded.emit(downloaded)
 
     def _open_folder(self) -> None:
         from vision_desk.weights import models_dir
@@ -198,5 +191,5 @@ class ModelsDialog(QDialog):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.downloading:  # the worker stops at its next chunk and removes its .part file
             self.cancel()
-            self._thread.join(5)
+            self._job.wait(5)
         super().closeEvent(event)

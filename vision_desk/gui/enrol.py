@@ -1,21 +1,22 @@
 """Enrol a face from the live view: pick a face box, type a name, store its embedding in the gallery.
 
-The embedding (dlib or FaceNet, about a second on a CPU) is computed on a
-worker thread that opens its own gallery connection; the outcome comes back to
-the GUI thread as one sentence. A ``faces`` stage running with ``recognize``
+The embedding (dlib or FaceNet, about a second on a CPU) is computed in a
+background job (:mod:`vision_desk.gui.jobs`) that opens its own gallery
+connection; the outcome comes back to the GUI thread as one sentence. A ``faces`` stage running with ``recognize``
 notices the gallery changed and names the person from its next frame on.
 """
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject
 
 from vision_desk.engine.pipeline import PipelineSpec
 from vision_desk.engine.results import Detections
+from vision_desk.errors import VisionDeskError
+from vision_desk.gui.jobs import Job, JobControl, start_job
 
 FACES_STAGE = "faces"
 NO_STAGE = "There is no faces stage in the pipeline; add the faces stage to enrol a face from the video."
@@ -44,9 +45,13 @@ def face_at(detections: Detections, point: tuple[int, int]) -> np.ndarray | None
     return boxes[np.flatnonzero(inside)[np.argmin(areas[inside])]].astype(np.float32)
 
 
-def enrol_sentence(gallery_path: str | None, name: str, image: np.ndarray, box: np.ndarray, backend: str) -> str:
-    """Enrols the face (blocking; any thread) and says what happened in one sentence."""
-    from vision_desk.errors import VisionDeskError
+def enrol_in_gallery(control: JobControl, gallery_path: str | None, name: str, image: np.ndarray, box: np.ndarray,
+                     backend: str) -> str:
+    """The enrolment job: enrols the face (blocking) and returns the sentence saying so.
+
+    Raises:
+        VisionDeskError: one sentence naming the person and the problem.
+    """
     from vision_desk.stages.faces.gallery import Gallery
     from vision_desk.stages.faces.recognize import enrol_face
 
@@ -55,44 +60,29 @@ def enrol_sentence(gallery_path: str | None, name: str, image: np.ndarray, box: 
             enrol_face(gallery, name, image, box, backend)
             images = next((p.images for p in gallery.people() if p.name.casefold() == name.casefold()), 1)
     except VisionDeskError as err:
-        return f"Could not enrol {name}: {err}"
-    except Exception as err:  # noqa: BLE001 - a failed enrolment is a message, not a crash
-        return f"Could not enrol {name}: {type(err).__name__}: {err}."
+        raise VisionDeskError(f"Could not enrol {name}: {err}") from err
     return f"Enrolled {name} ({images} image{'s' if images != 1 else ''} in the gallery)."
 
 
-class FaceEnroller(QObject):
-    """Runs enrolments one at a time on a worker thread.
-
-    Signals:
-        finished(str): the one-sentence outcome (emitted from the worker, delivered queued to the GUI thread).
-    """
-
-    finished = Signal(str)
+class FaceEnroller:
+    """Runs enrolments as background jobs, one at a time."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._thread: threading.Thread | None = None
+        self._parent = parent
+        self._job: Job | None = None
 
     @property
     def busy(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job is not None and self._job.running()
 
-    def start(self, gallery_path: str | None, name: str, image: np.ndarray, box: np.ndarray, backend: str) -> bool:
-        """Starts enrolling; False when an enrolment is still running."""
+    def start(self, gallery_path: str | None, name: str, image: np.ndarray, box: np.ndarray, backend: str) -> Job | None:
+        """Starts enrolling; the job's succeeded and failed carry the outcome's sentence. None while one still runs."""
         if self.busy:
-            return False
+            return None
         image = np.ascontiguousarray(image).copy()  # the frame stays the GUI's
-
-        def work() -> None:
-            self.finished.emit(enrol_sentence(gallery_path, name, image, box, backend))
-
-        self._thread = threading.Thread(target=work, name="enrol", daemon=True)
-        self._thread.start()
-        return True
+        self._job = start_job(enrol_in_gallery, gallery_path, name, image, box, backend, name="enrol", parent=self._parent)
+        return self._job
 
     def join(self, timeout: float) -> bool:
         """Waits for a running enrolment (at exit); True when none runs."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.busy
+        return self._job is None or self._job.wait(timeout)

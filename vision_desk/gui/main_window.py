@@ -182,7 +182,6 @@ class MainWindow(QMainWindow):
         self.output.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
         self.editor.spec_changed.connect(self._redraw_paused)
-        self.enroller.finished.connect(self.show_message)
         self.source_bar.source_chosen.connect(self.open_source)
         self.view.double_clicked.connect(self.toggle_fullscreen)
         self.playback.play_pause.connect(self.toggle_pause)
@@ -339,7 +338,12 @@ class MainWindow(QMainWindow):
         from vision_desk.stages.faces.detect import faces_image  # the faces modules load only when a face is enrolled
 
         backend = params.get("backend") or "dlib"
-        self.enroller.start(params.get("gallery") or None, name, faces_image(frame), box, backend)
+        job = self.enroller.start(params.get("gallery") or None, name, faces_image(frame), box, backend)
+        if job is None:  # checked before the pick too, but the name dialog ran the event loop meanwhile
+            self.show_message("An enrolment is still running; try again in a moment.")
+            return
+        job.succeeded.connect(self.show_message)
+        job.failed.connect(self.show_message)
         self.show_message(f"Enrolling {name} ...")
 
     # -- window -------------------------------------------------------------------------

@@ -220,7 +220,7 @@ class Lane:
     # -- the lane's thread -------------------------------------------------------
     def _work(self) -> None:
         if self.background:
-            _lower_priority()
+            lower_thread_priority()
         try:
             if not self.ready:
                 set_up(self.stage)
@@ -314,7 +314,7 @@ HISTORY = 60
 LANE_NICENESS = 5
 
 
-def _lower_priority() -> None:
+def lower_thread_priority() -> None:
     """Lowers the calling thread's scheduling priority (Linux, where each thread has its own nice value;
     threads it starts, such as OpenVINO's or torch's workers, inherit it). Elsewhere nothing changes."""
     if sys.platform != "linux":

@@ -1,0 +1,273 @@
+"""The ``classify`` stage: a taught model (or any classifier) on the whole frame, a region, or each object.
+
+On objects it classifies the crop of every box a stage before it found
+(optionally only boxes of one class, e.g. ``person`` for "helmet" / "no
+helmet"), in one batch per frame. Where a ``track`` stage gave the boxes ids,
+each track's label is the mean of its last ``smooth`` probability vectors, so
+a label does not flicker, and a track is classified only every ``every``
+frames, its smoothed label carried in between.
+
+A model rewritten in place (retrained from the Teach panel, or a new file at
+the same path) is noticed within a second and loaded again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+from pydantic import field_validator
+
+from vision_desk.engine.annotate import color_for, draw_label
+from vision_desk.engine.frame import Frame
+from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.stage import Stage
+from vision_desk.errors import VisionDeskError
+from vision_desk.stages.classify.classifiers import Classifier, file_stamp, open_classifier
+
+#: How often (seconds) the model file is checked for a retrained version.
+RELOAD_CHECK_S = 1.0
+#: A track unseen for this many frames is forgotten.
+FORGET_AFTER = 90
+
+
+class ClassifyParams(StageParams):
+    model: str = param("", widget="path", file_filter="Models (teach.json *.pt *.onnx *.xml)",
+                       help="A taught model folder (Teach panel, 'vision-desk teach train'), an Ultralytics "
+                            "classification model (yolo11n-cls.pt), or tv-mobilenet-v3-large for ImageNet's classes.")
+    on: Literal["frame", "region", "objects"] = param(
+        "frame", help="What to classify: the whole frame, a region of it, or each object found by the stages before.")
+    region: list[float] = param([0.25, 0.25, 0.5, 0.5], help="on=region: x, y, width, height as fractions of the frame.")
+    of_class: str = param("", help="on=objects: only objects with this label (e.g. person); empty: every object.")
+    padding: float = param(0.1, ge=0.0, le=1.0, step=0.05,
+                           help="on=objects: the crop reaches this fraction of the box's size beyond each side.")
+    min_score: float = param(0.0, ge=0.0, le=1.0, step=0.05, widget="slider",
+                             help="A label scored below this is reported as unknown ('?').")
+    smooth: int = param(5, ge=1, le=120, help="Average the probabilities over this many classifications (per track "
+                                              "on objects), so the label does not flicker.")
+    every: int = param(1, ge=1, le=100, help="Classify every N-th frame (per track on objects) and keep the label "
+                                             "in between.")
+    bars: bool = param(True, help="Draw a confidence bar per class (frame and region), or the score under each object.")
+    top_k: int = param(3, ge=1, le=10, help="How many classes the bars show.")
+    device: str = param("auto", help="auto (CUDA, then Apple MPS, then CPU), cpu, mps, or cuda:N.")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: list[float]) -> list[float]:
+        if len(v) != 4 or not all(0.0 <= x <= 1.0 for x in v) or v[2] <= 0 or v[3] <= 0:
+            raise ValueError("region is x, y, width, height, each a fraction of the frame between 0 and 1")
+        return [float(x) for x in v]
+
+
+class ClassifyStage(Stage):
+    id = "classify"
+    title = "Classify"
+    category = "Detection"
+    help = ("Runs a classifier (a model taught in the Teach panel, or any classification model) on the frame, a "
+            "region, or each object, and shows its label with confidence bars.")
+    Params = ClassifyParams
+    heavy = True
+    values = {"classify_label": "on=frame/region: the best label ('?' below min_score).",
+              "classify_score": "Its (smoothed) probability."}
+    columns = {"classify_label": "on=objects: the object's best label ('?' below min_score; None: not classified).",
+               "classify_score": "Its (smoothed) probability."}
+
+    def __init__(self, params: StageParams | None = None) -> None:
+        super().__init__(params)
+        self._classifier: Classifier | None = None
+        self._stamp: tuple[int, int] = (0, 0)
+        self._checked = 0.0
+        self._frames = 0
+        self._history: dict[Any, deque] = {}  # track id (or "frame") -> recent probability vectors
+        self._last_seen: dict[Any, int] = {}
+        self._last_run: dict[Any, int] = {}
+
+    # -- lifecycle -----------------------------------------------------------
+    def setup(self) -> None:
+        from vision_desk.stages.detection.detect import choose_device
+
+        if not self.params.model:
+            raise VisionDeskError("stage 'classify' has no model; teach one in the Teach panel or with "
+                                  "'vision-desk teach train', then set its model parameter to the model folder.")
+        self.close()
+        self._classifier = open_classifier(self.params.model, choose_device(self.params.device))
+        self._stamp = self._classifier.stamp
+        self._checked = time.monotonic()
+        self.reset()
+
+    def update_params(self, params: StageParams) -> None:
+        old = self.params
+        self.params = params
+        if (params.model, params.device) != (old.model, old.device):
+            self.setup()
+        elif (params.on, params.region, params.of_class, params.smooth) != (old.on, old.region, old.of_class, old.smooth):
+            self.reset()
+
+    def reset(self) -> None:
+        self._history.clear()
+        self._last_seen.clear()
+        self._last_run.clear()
+        self._frames = 0
+
+    def close(self) -> None:
+        if self._classifier is not None:
+            self._classifier.close()
+            self._classifier = None
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self._classifier.labels) if self._classifier is not None else []
+
+    def summary(self) -> str:
+        classifier = self._classifier
+        return f"{len(classifier.labels)} classes" if classifier is not None else ""
+
+    def _reload_if_retrained(self) -> None:
+        now = time.monotonic()
+        if now - self._checked < RELOAD_CHECK_S:
+            return
+        self._checked = now
+        from pathlib import Path
+
+        stamp = file_stamp(Path(self.params.model).expanduser())
+        if stamp != (0, 0) and stamp != self._stamp:  # rewritten (a model folder is swapped in whole)
+            self.setup()
+
+    # -- work ----------------------------------------------------------------
+    def process(self, frame: Frame) -> None:
+        self._reload_if_retrained()
+        self._frames += 1
+        if self.params.on == "objects":
+            self._classify_objects(frame)
+        else:
+            self._classify_view(frame)
+
+    def _classify_view(self, frame: Frame) -> None:
+        p = self.params
+        image = frame.image if p.on == "frame" else frame.image[_region_slice(frame.shape, p.region)]
+        if self._due("frame") and image.size:
+            self._remember("frame", self._classifier.probabilities([image])[0])
+        probs = self._smoothed("frame")
+        if probs is None:
+            return
+        label, score = self._best(probs)
+        frame.values["classify_label"] = label
+        frame.values["classify_score"] = round(score, 4)
+        frame.extras[self.id] = {"probs": probs, "labels": self.labels}
+
+    def _classify_objects(self, frame: Frame) -> None:
+        p = self.params
+        det = frame.detections
+        n = len(det)
+        labels: list[str | None] = [None] * n
+        scores: list[float | None] = [None] * n
+        rows = [i for i in range(n) if not p.of_class or str(det.label[i]).lower() == p.of_class.lower()]
+        keys = [int(det.track_id[i]) if det.track_id[i] >= 0 else ("row", self._frames, i) for i in rows]
+        due = [(i, key) for i, key in zip(rows, keys) if self._due(key)]
+        if due:
+            crops = [object_crop(frame.image, det.xyxy[i], p.padding) for i, _ in due]
+            for (_, key), probs in zip(due, self._classifier.probabilities(crops)):
+                self._remember(key, probs)
+        for i, key in zip(rows, keys):
+            self._last_seen[key] = self._frames
+            probs = self._smoothed(key)
+            if probs is not None:
+                labels[i], score = self._best(probs)
+                scores[i] = round(score, 4)
+        det.data["classify_label"] = np.array(labels, dtype=object)
+        det.data["classify_score"] = np.array(scores, dtype=object)
+        self._forget_old()
+
+    # -- memory --------------------------------------------------------------
+    def _due(self, key: Any) -> bool:
+        last = self._last_run.get(key)
+        return last is None or self._frames - last >= self.params.every
+
+    def _remember(self, key: Any, probs: np.ndarray) -> None:
+        self._last_run[key] = self._frames
+        self._history.setdefault(key, deque(maxlen=self.params.smooth)).append(np.asarray(probs, np.float32))
+
+    def _smoothed(self, key: Any) -> np.ndarray | None:
+        history = self._history.get(key)
+        return np.mean(history, axis=0) if history else None
+
+    def _best(self, probs: np.ndarray) -> tuple[str, float]:
+        c = int(np.argmax(probs))
+        score = float(probs[c])
+        return (self.labels[c] if score >= self.params.min_score else "?"), score
+
+    def _forget_old(self) -> None:
+        for key in [k for k, seen in self._last_seen.items() if self._frames - seen > FORGET_AFTER or isinstance(k, tuple)]:
+            self._last_seen.pop(key, None)
+            self._history.pop(key, None)
+            self._last_run.pop(key, None)
+
+    # -- overlay -------------------------------------------------------------
+    def draw(self, canvas: np.ndarray, frame: Frame) -> None:
+        p = self.params
+        if p.on == "region":
+            sy, sx = _region_slice(frame.shape, p.region)
+            cv2.rectangle(canvas, (sx.start, sy.start), (sx.stop - 1, sy.stop - 1), (255, 255, 255), 2, cv2.LINE_AA)
+        if not p.bars:
+            return
+        if p.on == "objects":
+            _draw_object_bars(canvas, frame)
+            return
+        shown = frame.extras.get(self.id)
+        if shown:
+            origin = (sx.start + 6, sy.start + 6) if p.on == "region" else (10, 10)
+            draw_bars(canvas, shown["probs"], shown["labels"], p.top_k, origin)
+
+
+def _region_slice(shape: tuple[int, int], region: list[float]) -> tuple[slice, slice]:
+    h, w = shape
+    x0, y0 = int(region[0] * w), int(region[1] * h)
+    x1, y1 = min(w, max(x0 + 1, int((region[0] + region[2]) * w))), min(h, max(y0 + 1, int((region[1] + region[3]) * h)))
+    return slice(y0, y1), slice(x0, x1)
+
+
+def object_crop(image: np.ndarray, xyxy: np.ndarray, padding: float) -> np.ndarray:
+    """The box's pixels with ``padding`` of its size added on each side, clipped to the image."""
+    x0, y0, x1, y1 = (float(v) for v in xyxy)
+    pw, ph = (x1 - x0) * padding, (y1 - y0) * padding
+    h, w = image.shape[:2]
+    left, top = max(0, int(x0 - pw)), max(0, int(y0 - ph))
+    right, bottom = min(w, int(np.ceil(x1 + pw))), min(h, int(np.ceil(y1 + ph)))
+    if right <= left or bottom <= top:
+        return image[0:1, 0:1]
+    return image[top:bottom, left:right]
+
+
+def draw_bars(canvas: np.ndarray, probs: np.ndarray, labels: list[str], top_k: int, origin: tuple[int, int]) -> None:
+    """The top_k classes as labelled horizontal bars, longest first, in a dark box at origin."""
+    order = np.argsort(probs)[::-1][:top_k]
+    x, y = origin
+    width, row = 200, 20
+    overlay = canvas[y:y + row * len(order) + 6, x:x + width + 12]
+    if overlay.size:
+        overlay[:] = (overlay * 0.35).astype(canvas.dtype)
+    for n, c in enumerate(order):
+        top = y + 4 + n * row
+        length = int(round(float(probs[c]) * width))
+        color = color_for(labels[c])
+        cv2.rectangle(canvas, (x + 6, top), (x + 6 + length, top + row - 5), color, -1)
+        cv2.putText(canvas, f"{labels[c][:18]} {float(probs[c]):.2f}", (x + 9, top + row - 9), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.45, (255, 255, 255), 1, cv2.LINE_AA)
+
+
+def _draw_object_bars(canvas: np.ndarray, frame: Frame) -> None:
+    det = frame.detections
+    labels, scores = det.data.get("classify_label"), det.data.get("classify_score")
+    if labels is None or scores is None:
+        return
+    for i in range(len(det)):
+        if labels[i] is None:
+            continue
+        x0, _, x1, y1 = (int(v) for v in det.xyxy[i])
+        length = int(round((x1 - x0) * float(scores[i])))
+        color = color_for(labels[i])
+        cv2.rectangle(canvas, (x0, y1 + 2), (x0 + length, y1 + 7), color, -1)
+        draw_label(canvas, f"{labels[i]} {float(scores[i]):.2f}", x0, y1 + 24, color)

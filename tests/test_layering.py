@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vision_desk"
-GUI_FREE = ["engine", "stages", "commands", "benchmarks"]
+GUI_FREE = ["engine", "stages", "commands", "benchmarks", "teach"]
 
 
 def test_no_qt_imports_in_gui_free_code() -> None:

@@ -1,4 +1,4 @@
-"""The main window: source bar, video view, pipeline editor, monitor, output and batch."""
+"""The main window: source bar, video view, pipeline editor, monitor, teach panel, output and batch."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from vision_desk.gui.preload import preloader
 from vision_desk.gui.session import EngineSession
 from vision_desk.gui.settings import Settings
 from vision_desk.gui.source_bar import SourceBar
+from vision_desk.gui.teach_panel import TeachPanel
 from vision_desk.gui.theme import apply_theme
 from vision_desk.gui.video_view import VideoView
 
@@ -71,6 +72,10 @@ class MainWindow(QMainWindow):
         self.monitor.watch(self.loop_probe)
         self.editor_dock = self._dock("Pipeline", "pipelineDock", self.editor, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.monitor_dock = self._dock("Monitor", "monitorDock", self.monitor, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.teach = TeachPanel(lambda: self._last_frame, self.view, self.editor)
+        self.teach_dock = self._dock("Teach", "teachDock", self.teach, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.monitor_dock, self.teach_dock)
+        self.teach_dock.hide()  # until Teach... (or a saved layout) shows it
 
         self.source_bar = SourceBar(settings, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.source_bar)
@@ -120,6 +125,8 @@ class MainWindow(QMainWindow):
         self.quit_action = self._action("Quit", self.close, "Ctrl+Q", "Quit Vision Desk")
         self.batch_action = self._action("Batch...", self.show_batch, "Ctrl+B", "Process a folder of files")
         self.models_action = self._action("Models...", self.show_models, "", "See which models are downloaded and download more")
+        self.teach_action = self._action("Teach...", self.show_teach, "Ctrl+T",
+                                         "Capture your own classes from the video and train a classifier on them")
         self.enrol_action = self._action("Enrol face...", self.enrol_face, "E", "Click a face on the video and name it in the face gallery")
         for action in (self.output.record_action, self.output.snapshot_action):
             self.addAction(action)
@@ -146,6 +153,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(self.batch_action)
         menu.addAction(self.models_action)
+        menu.addAction(self.teach_action)
         menu.addAction("Preferences...", self.show_preferences)
         menu.addSeparator()
         menu.addAction(self.quit_action)
@@ -155,7 +163,7 @@ class MainWindow(QMainWindow):
             menu.addAction(action)
         menu = self.menuBar().addMenu("&View")
         for action in (self.overlay_action, self.fullscreen_action, self.editor_dock.toggleViewAction(),
-                       self.monitor_dock.toggleViewAction()):
+                       self.monitor_dock.toggleViewAction(), self.teach_dock.toggleViewAction()):
             menu.addAction(action)
         menu.addSeparator()
         menu.addAction("Dark theme", lambda: self.set_theme("dark"))
@@ -181,6 +189,7 @@ class MainWindow(QMainWindow):
         self.session.message.connect(self.show_message)
         self.output.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
+        self.teach.message.connect(self.show_message)
         self.editor.spec_changed.connect(self._redraw_paused)
         self.source_bar.source_chosen.connect(self.open_source)
         self.view.double_clicked.connect(self.toggle_fullscreen)
@@ -346,11 +355,19 @@ class MainWindow(QMainWindow):
         job.failed.connect(self.show_message)
         self.show_message(f"Enrolling {name} ...")
 
+    # -- teach -------------------------------------------------------------------------
+    def show_teach(self) -> TeachPanel:
+        """Shows the Teach panel (Teach...), in front of the docks it shares a place with."""
+        self.teach_dock.show()
+        self.teach_dock.raise_()
+        return self.teach
+
     # -- window -------------------------------------------------------------------------
     def apply_theme(self, name: str) -> None:
         app = QApplication.instance()
         applied = apply_theme(app, name) if app is not None else name
         self.monitor.set_dark(applied == "dark")
+        self.teach.train.curves.set_dark(applied == "dark")
 
     def set_theme(self, name: str) -> None:
         self.settings.theme = name
@@ -361,7 +378,7 @@ class MainWindow(QMainWindow):
             self.exit_fullscreen()
             return
         self._fullscreen_state = self.saveState()
-        for w in (self.editor_dock, self.monitor_dock, self.source_bar, self.output_bar, self.menuBar(), self.statusBar()):
+        for w in (self.editor_dock, self.monitor_dock, self.teach_dock, self.source_bar, self.output_bar, self.menuBar(), self.statusBar()):
             w.hide()
         self.exit_fullscreen_action.setEnabled(True)
         self.showFullScreen()
@@ -428,6 +445,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.view.cancel_pick()
         self.enroller.join(10.0)
+        self.teach.shutdown(10.0)  # a training in progress is cancelled; nothing half-written is left
         if self.isFullScreen():
             self.exit_fullscreen()
         self.settings.save_window_state(self.saveGeometry(), self.saveState())

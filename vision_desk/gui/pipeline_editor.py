@@ -168,22 +168,26 @@ class PipelineEditor(QWidget):
         return model.model_dump(mode="json")
 
     # -- edits ---------------------------------------------------------------------
-    def add_stage(self, stage_id: str, index: int | None = None) -> None:
-        """Inserts a stage with default parameters after the selected one (or at ``index``)."""
+    def add_stage(self, stage_id: str, index: int | None = None, params: dict[str, Any] | None = None) -> bool:
+        """Inserts a stage after the selected one (or at ``index``) with ``params`` over its defaults.
+
+        Returns False (and emits the reason) when the stage or its parameters are rejected.
+        """
         if index is None:
             index = self.list.currentRow() + 1 if self.list.currentRow() >= 0 else len(self._stages)
         try:
-            params = self._full_params(stage_id, {})
+            params = self._full_params(stage_id, params or {})
             slot_id = self.pipeline.insert(index, stage_id, params) if self.pipeline is not None else None
         except VisionDeskError as err:
             self.message.emit(str(err))
-            return
+            return False
         self._stages.insert(index, StageSpec(stage_id, params))
         self._ids.insert(index, slot_id)
         self._refresh()
         self.list.setCurrentRow(index)
         self.tabs.setCurrentIndex(0)
         self.spec_changed.emit()
+        return True
 
     def remove_stage(self, index: int) -> None:
         if not 0 <= index < len(self._stages):

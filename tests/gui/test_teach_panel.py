@@ -31,41 +31,6 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-@pytest.fixture
-def classify_stage():  # noqa: ANN201
-    """The classify stage; a stand-in with its documented parameters while main's stage is not in this branch."""
-    from vision_desk.engine.stage import REGISTRY, stage_class
-    from vision_desk.errors import VisionDeskError
-
-    try:
-        yield stage_class("classify")
-        return
-    except VisionDeskError:
-        pass
-    from typing import Literal
-
-    from vision_desk.engine.params import StageParams, param
-    from vision_desk.engine.stage import Stage
-
-    class StandInClassifyParams(StageParams):
-        model: str = param("", help="the taught model folder")
-        on: Literal["frame", "region", "objects"] = param("frame", help="what is classified")
-        region: list[float] = param([0.0, 0.0, 1.0, 1.0], help="x, y, w, h as fractions of the frame")
-        of_class: str = param("", help="objects mode: only objects of this label")
-        smooth: int = param(8, ge=1, le=60, help="frames averaged")
-        bars: bool = param(True, help="draw the score bars")
-
-    class StandInClassify(Stage):
-        id = "classify"
-        Params = StandInClassifyParams
-
-        def process(self, frame: Frame) -> None:
-            pass
-
-    yield StandInClassify
-    REGISTRY.pop("classify", None)
-
-
 class Feed:
     """The newest frame, as the window keeps it in ``_last_frame``."""
 
@@ -306,7 +271,7 @@ def test_a_one_class_project_shows_the_readiness_sentence_and_starts_no_job(qtbo
     assert panel.train.job is None and not panel.project.model.exists()
 
 
-def test_training_runs_in_a_job_with_progress_curves_and_a_confusion_matrix(qtbot, rig, classify_stage) -> None:
+def test_training_runs_in_a_job_with_progress_curves_and_a_confusion_matrix(qtbot, rig) -> None:
     panel = rig.panel
     project_with_class(panel, "red")
     panel.classes.add("blue")
@@ -343,6 +308,14 @@ def test_training_runs_in_a_job_with_progress_curves_and_a_confusion_matrix(qtbo
     entry = rig.editor.spec().stages[-1]
     assert entry.stage == "classify"
     assert entry.params["model"] == str(panel.project.model) and entry.params["on"] == "frame"
+    # ... and the pipeline the editor now holds labels the live frames with what was taught.
+    from vision_desk.engine.pipeline import Pipeline
+
+    live = Pipeline(rig.editor.spec())
+    for colour, name in (((30, 30, 220), "red"), ((220, 40, 30), "blue")):
+        shown = live.process(Frame(np.full((120, 160, 3), colour, np.uint8), 0, 0.0))
+        assert shown.values["classify_label"] == name
+        live.reset()
 
 
 def test_cancel_during_training_ends_as_cancelled_and_writes_no_model(qtbot, rig) -> None:
@@ -391,7 +364,7 @@ def test_missing_backbone_weights_are_one_sentence_naming_the_pull_command(qtbot
 # -- use in pipeline ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def taught_model(tmp_path_factory) -> Path:  # noqa: ANN001
+def red_blue_model(tmp_path_factory) -> Path:  # noqa: ANN001
     """A small model taught once for the module (red vs blue), copied into projects that need one."""
     from vision_desk.teach.dataset import TeachSet
     from vision_desk.teach.train import TrainOptions, train
@@ -406,14 +379,13 @@ def taught_model(tmp_path_factory) -> Path:  # noqa: ANN001
     return root / "model"
 
 
-def test_use_in_pipeline_follows_the_capture_mode_and_updates_an_existing_stage(qtbot, rig, classify_stage,
-                                                                                 taught_model) -> None:
+def test_use_in_pipeline_follows_the_capture_mode_and_updates_an_existing_stage(qtbot, rig, red_blue_model) -> None:
     panel, editor, view = rig.panel, rig.editor, rig.view
     project_with_class(panel, "person")
     assert not panel.use_in_pipeline()
     assert panel.status.text() == "Train project 'pets' first; there is no model to use yet."
     assert editor.spec().stages == []
-    shutil.copytree(taught_model, panel.project.model)
+    shutil.copytree(red_blue_model, panel.project.model)
 
     # Objects mode: classify the objects of the chosen label.
     rig.feed.show(frame(1, detections=Detections.from_boxes([[10, 10, 60, 110]], "person")), view)

@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     tr.add_argument("--backbone", choices=sorted(BACKBONES), default=DEFAULT_BACKBONE)
     tr.add_argument("--epochs", type=int, default=0, help="default: 30 curve points (quick) or 10 epochs (full)")
     tr.add_argument("--size", type=int, default=224, help="the network's input size in pixels (default 224)")
+    tr.add_argument("--from-scratch", action="store_true",
+                    help="start from untrained weights instead of the pulled ImageNet ones: nothing to download, "
+                         "but it needs far more images to generalise")
     tr.set_defaults(func=cmd_train)
 
     ev = tsub.add_parser("eval", help="accuracy and confusion matrix of a taught model on a teach set")
@@ -84,7 +87,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             bar.set_postfix(epoch=p.history.epoch[-1], loss=f"{p.history.train_loss[-1]:.3f}",
                             val_acc=f"{p.history.val_acc[-1]:.3f}")
 
-    options = TrainOptions(mode=args.mode, backbone=args.backbone, epochs=args.epochs, size=args.size)
+    options = TrainOptions(mode=args.mode, backbone=args.backbone, epochs=args.epochs, size=args.size,
+                           pretrained=not args.from_scratch)
     try:
         result = train(args.dataset, args.out, options, progress=show)
     finally:

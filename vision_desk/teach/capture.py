@@ -8,10 +8,13 @@ frame still fits when the source changes size.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from vision_desk.engine.results import Detections
+from vision_desk.teach.dataset import TeachSet, check_class_name
 
 #: How much an object's box grows on each side before it is cut out (a share of its width and height):
 #: a crop tight on the box loses the object's outline, which a classifier uses.
@@ -79,3 +82,50 @@ def object_crops(image: np.ndarray, detections: Detections, label: str = "",
         if x2 - x1 >= MIN_CROP and y2 - y1 >= MIN_CROP:
             crops.append(image[y1:y2, x1:x2])
     return crops
+
+
+def capture(source: str, dataset: Path, name: str, *, every: int = 1, limit: int = 0, region: Region | None = None,
+            progress: Callable[[int, int], None] | None = None, should_stop: Callable[[], bool] | None = None) -> int:
+    """Saves every ``every``-th frame of ``source`` (or its ``region``) as a sample of class ``name``.
+
+    Args:
+        source: any source URI the app opens (a file, ``images:`` folder, camera index, ``rtsp://``, ``demo:``).
+        dataset: the teach set folder (created if need be).
+        name: the class.
+        every: keep one frame in this many.
+        limit: stop after this many samples (0: at the end of the source; a camera or stream needs a limit).
+        region: x, y, width, height as fractions of the frame, or None for the whole frame.
+        progress: called with (frames read, samples saved) after every saved sample.
+        should_stop: polled after every frame; True stops early (the samples saved so far are kept).
+
+    Returns:
+        How many samples were saved.
+
+    Raises:
+        VisionDeskError: the class name or the source is unusable (one sentence).
+    """
+    from vision_desk.engine.sources import open_source
+
+    name = check_class_name(name)
+    teach_set = TeachSet(Path(dataset))
+    src = open_source(source)
+    src.open()
+    read = saved = 0
+    try:
+        while not (limit and saved >= limit):
+            got = src.read()
+            if got is None or (should_stop is not None and should_stop()):
+                break
+            read += 1
+            if (read - 1) % max(1, every):
+                continue
+            sample = got[0] if region is None else crop_region(got[0], region)
+            if sample is None:
+                continue
+            teach_set.add(name, sample)
+            saved += 1
+            if progress is not None:
+                progress(read, saved)
+    finally:
+        src.close()
+    return saved

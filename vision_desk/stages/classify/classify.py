@@ -27,6 +27,7 @@ from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
 from vision_desk.stages.classify.classifiers import Classifier, file_stamp, open_classifier
+from vision_desk.teach.capture import OBJECT_PADDING, padded_box, region_pixels
 
 #: How often (seconds) the model file is checked for a retrained version.
 RELOAD_CHECK_S = 1.0
@@ -42,7 +43,7 @@ class ClassifyParams(StageParams):
         "frame", help="What to classify: the whole frame, a region of it, or each object found by the stages before.")
     region: list[float] = param([0.25, 0.25, 0.5, 0.5], help="on=region: x, y, width, height as fractions of the frame.")
     of_class: str = param("", help="on=objects: only objects with this label (e.g. person); empty: every object.")
-    padding: float = param(0.1, ge=0.0, le=1.0, step=0.05,
+    padding: float = param(OBJECT_PADDING, ge=0.0, le=1.0, step=0.05,
                            help="on=objects: the crop reaches this fraction of the box's size beyond each side.")
     min_score: float = param(0.0, ge=0.0, le=1.0, step=0.05, widget="slider",
                              help="A label scored below this is reported as unknown ('?').")
@@ -223,22 +224,14 @@ class ClassifyStage(Stage):
 
 
 def _region_slice(shape: tuple[int, int], region: list[float]) -> tuple[slice, slice]:
-    h, w = shape
-    x0, y0 = int(region[0] * w), int(region[1] * h)
-    x1, y1 = min(w, max(x0 + 1, int((region[0] + region[2]) * w))), min(h, max(y0 + 1, int((region[1] + region[3]) * h)))
-    return slice(y0, y1), slice(x0, x1)
+    x1, y1, x2, y2 = region_pixels(tuple(region), shape[1], shape[0])
+    return slice(y1, max(y1 + 1, y2)), slice(x1, max(x1 + 1, x2))
 
 
 def object_crop(image: np.ndarray, xyxy: np.ndarray, padding: float) -> np.ndarray:
-    """The box's pixels with ``padding`` of its size added on each side, clipped to the image."""
-    x0, y0, x1, y1 = (float(v) for v in xyxy)
-    pw, ph = (x1 - x0) * padding, (y1 - y0) * padding
-    h, w = image.shape[:2]
-    left, top = max(0, int(x0 - pw)), max(0, int(y0 - ph))
-    right, bottom = min(w, int(np.ceil(x1 + pw))), min(h, int(np.ceil(y1 + ph)))
-    if right <= left or bottom <= top:
-        return image[0:1, 0:1]
-    return image[top:bottom, left:right]
+    """The box's pixels with ``padding`` of its size added on each side, clipped to the image (as captured)."""
+    x1, y1, x2, y2 = padded_box(xyxy, image.shape[1], image.shape[0], padding)
+    return image[y1:max(y1 + 1, y2), x1:max(x1 + 1, x2)]
 
 
 def draw_bars(canvas: np.ndarray, probs: np.ndarray, labels: list[str], top_k: int, origin: tuple[int, int]) -> None:

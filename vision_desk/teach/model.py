@@ -214,10 +214,6 @@ class TaughtClassifier:
         else:
             self.model.module.to(device)
 
-    @property
-    def stamp(self) -> tuple[int, int]:
-        return self.model.stamp
-
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         """(N, classes) softmax probabilities for N BGR images of any size."""
         if not images:

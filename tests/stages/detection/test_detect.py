@@ -163,6 +163,28 @@ def test_model_is_loaded_once_and_shared(shapes_model: Path) -> None:
     assert model_cache.loaded_count() == before
 
 
+def test_a_model_retrained_at_the_same_path_is_loaded_again(shapes_model: Path, yaml_models: dict, tmp_path: Path) -> None:
+    """Replacing the file (a retrained model written over the old one) reaches a running stage within a second
+    or so, and the model cache does not hand back the old network for the same path."""
+    import shutil
+    import time
+
+    path = tmp_path / "model.pt"
+    shutil.copyfile(shapes_model, path)
+    stage = DetectStage(DetectStage.Params(model=str(path), backend="pytorch"))
+    stage.setup()
+    image = skimage_bgr("coffee")
+    assert stage.task == "detect" and stage._model.task == "detect"
+    part = tmp_path / "model.pt.part"
+    shutil.copyfile(yaml_models["classify"], part)
+    os.replace(part, path)  # as a trainer swaps its result in
+    deadline = time.monotonic() + 60
+    while stage.task != "classify" and time.monotonic() < deadline:
+        stage.process(Frame(image, 0, 0.0))
+    assert stage.task == "classify" and stage._model.task == "classify"
+    stage.close()
+
+
 # -- segment / pose / classify / obb paths (models built from Ultralytics' YAML configs) -------------
 
 def test_segment_path_gives_frame_masks_and_polygons(yaml_models: dict) -> None:

@@ -4,9 +4,8 @@
 * an Ultralytics classification model (``yolo11n-cls.pt`` or an export of one);
 * a torchvision ImageNet classifier by its manifest name (``tv-mobilenet-v3-large``): the 1000 ImageNet classes.
 
-Each gives :meth:`probabilities` for a batch of BGR crops and a :attr:`stamp`
-that changes when its file is rewritten, so the stage reloads a model that
-was retrained in place.
+Each gives :meth:`probabilities` for a batch of BGR crops and the :attr:`path`
+it was loaded from, which the stage watches for a model retrained in place.
 """
 
 from __future__ import annotations
@@ -21,25 +20,11 @@ from vision_desk.errors import VisionDeskError
 
 class Classifier(Protocol):
     labels: list[str]
-
-    @property
-    def stamp(self) -> tuple[int, int]: ...
+    path: Path  # the file or folder it was loaded from (watched for a retrained version)
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray: ...
 
     def close(self) -> None: ...
-
-
-def file_stamp(path: Path) -> tuple[int, int]:
-    """(mtime_ns, size) of a model file, or of a taught model's teach.json; (0, 0) when it is gone."""
-    from vision_desk.teach.model import MANIFEST
-
-    target = Path(path) / MANIFEST if Path(path).is_dir() and (Path(path) / MANIFEST).exists() else Path(path)
-    try:
-        st = target.stat()
-    except OSError:
-        return (0, 0)
-    return st.st_mtime_ns, st.st_size
 
 
 class TaughtRunner:
@@ -50,8 +35,7 @@ class TaughtRunner:
 
         self._classifier = TaughtClassifier(folder, "cpu" if device == "cpu" else device)
         self.labels = self._classifier.labels
-        self.folder = folder
-        self.stamp = self._classifier.stamp
+        self.path = folder
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         return self._classifier.probabilities(images)
@@ -77,7 +61,7 @@ class UltralyticsRunner:
             raise VisionDeskError(f"model {label} is a {task} model, not a classifier; use stage 'detect' for it, "
                                   "or give classify a taught model or a classification model (e.g. yolo11n-cls).")
         self.labels = [self._model.names[i] for i in sorted(self._model.names)]
-        self.stamp = file_stamp(path)
+        self.path = path
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         if not images:
@@ -126,7 +110,7 @@ class ImageNetRunner:
         self._device = device
         self._mean, self._std = IMAGENET_MEAN, IMAGENET_STD
         self.labels = list(torchvision.models.get_model_weights(arch)["IMAGENET1K_V1"].meta["categories"])
-        self.stamp = file_stamp(weights)
+        self.path = weights
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         import torch

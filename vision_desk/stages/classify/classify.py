@@ -13,7 +13,6 @@ the same path) is noticed within a second and loaded again.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import Any, Literal
 
@@ -26,11 +25,10 @@ from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
-from vision_desk.stages.classify.classifiers import Classifier, file_stamp, open_classifier
+from vision_desk.engine.watch import FileWatch
+from vision_desk.stages.classify.classifiers import Classifier, open_classifier
 from vision_desk.teach.capture import OBJECT_PADDING, padded_box, region_pixels
 
-#: How often (seconds) the model file is checked for a retrained version.
-RELOAD_CHECK_S = 1.0
 #: A track unseen for this many frames is forgotten.
 FORGET_AFTER = 90
 
@@ -79,8 +77,7 @@ class ClassifyStage(Stage):
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
         self._classifier: Classifier | None = None
-        self._stamp: tuple[int, int] = (0, 0)
-        self._checked = 0.0
+        self._watch: FileWatch | None = None
         self._frames = 0
         self._history: dict[Any, deque] = {}  # track id (or "frame") -> recent probability vectors
         self._last_seen: dict[Any, int] = {}
@@ -95,8 +92,7 @@ class ClassifyStage(Stage):
                                   "'vision-desk teach train', then set its model parameter to the model folder.")
         self.close()
         self._classifier = open_classifier(self.params.model, choose_device(self.params.device))
-        self._stamp = self._classifier.stamp
-        self._checked = time.monotonic()
+        self._watch = FileWatch(self._classifier.path)
         self.reset()
 
     def update_params(self, params: StageParams) -> None:
@@ -126,20 +122,10 @@ class ClassifyStage(Stage):
         classifier = self._classifier
         return f"{len(classifier.labels)} classes" if classifier is not None else ""
 
-    def _reload_if_retrained(self) -> None:
-        now = time.monotonic()
-        if now - self._checked < RELOAD_CHECK_S:
-            return
-        self._checked = now
-        from pathlib import Path
-
-        stamp = file_stamp(Path(self.params.model).expanduser())
-        if stamp != (0, 0) and stamp != self._stamp:  # rewritten (a model folder is swapped in whole)
-            self.setup()
-
     # -- work ----------------------------------------------------------------
     def process(self, frame: Frame) -> None:
-        self._reload_if_retrained()
+        if self._watch is not None and self._watch.changed():  # retrained in place: load the new model
+            self.setup()
         self._frames += 1
         if self.params.on == "objects":
             self._classify_objects(frame)

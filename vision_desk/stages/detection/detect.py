@@ -30,6 +30,7 @@ from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import AUTO, StageParams, int_or_auto, param
 from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import AnalysisParams, Stage
+from vision_desk.engine.watch import FileWatch
 from vision_desk.errors import VisionDeskError
 
 TASKS = ("detect", "segment", "pose", "classify", "obb")
@@ -120,6 +121,7 @@ class DetectStage(Stage):
         self._count = 0
         self._announced = False
         self._stale = False
+        self._watch: FileWatch | None = None  # the model file, for a version retrained in place
 
     # -- lifecycle -----------------------------------------------------------
     def setup(self) -> None:
@@ -131,6 +133,7 @@ class DetectStage(Stage):
         self.device = choose_device(p.device)
         self._release()
         self._stale = False
+        self._watch = FileWatch(path)
         self.backend = choose_backend(p.backend, model_cache.model_format(path), self.device)
         if self.backend in ("openvino", "onnx"):  # runs an export per frame shape: the .pt itself is not run
             self._source = path
@@ -284,7 +287,7 @@ class DetectStage(Stage):
         self.process_batch([frame])
 
     def process_batch(self, frames: list[Frame]) -> None:
-        if self._stale:
+        if self._stale or (self._watch is not None and self._watch.changed()):  # retrained in place: load it again
             self.setup()
         due = [f for i, f in enumerate(frames) if (self._count + i) % self.params.every == 0]
         found: dict[int, tuple[Detections, dict[str, Any]]] = {}

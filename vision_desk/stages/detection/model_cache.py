@@ -145,8 +145,11 @@ def acquire(path: Path, device: str, half: bool, *, label: str | None = None) ->
     Raises:
         VisionDeskError: the file is not a model Ultralytics can load (one sentence naming it).
     """
+    from vision_desk.engine.watch import file_stamp
+
     half = half and half_allowed(device)
-    key = (str(Path(path).resolve()), device, half)
+    # the file's stamp is part of the key: a model retrained at the same path is a new model, not the cached one
+    key = (str(Path(path).resolve()), file_stamp(path), device, half)
     return _shared(key, lambda: _load(Path(path), device, half, label or Path(path).name))
 
 

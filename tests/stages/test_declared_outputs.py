@@ -56,6 +56,7 @@ def _cases(tmp: Path) -> dict[str, Case]:
         "landmarks": ({}, ["faces"]),
         "face_swap": ({}, ["faces", "landmarks"]),
         "detect": ({"model": str(model), "backend": "pytorch", "imgsz": 128}, []),
+        "gradcam": ({"model": str(model)}, []),
         "ocr": ({"detector_size": 384}, []),
         "track": ({}, ["contours"]),
         "count": ({"zone": [(0, 0), (511, 0), (511, 511), (0, 511)], "line": (0, 256, 511, 256)}, ["contours"]),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.media import moving_object_frames, panning_frames, write_clip
-from tests.teach_media import captured_sets, taught_model, teach_clips  # noqa: F401 - fixtures shared by tests/teach and tests/stages/classify
+from tests.teach_media import captured_sets, fully_taught_model, taught_model, teach_clips  # noqa: F401 - fixtures shared by tests/teach and tests/stages/classify
 
 
 @pytest.fixture(scope="session")

@@ -12,38 +12,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from tests.media import skimage_bgr, write_clip
+from vision_desk.benchmarks.media import handheld_frames
 
 #: The three classes: distinct real photos (scikit-image).
 PHOTOS = {"astronaut": "astronaut", "cat": "chelsea", "coffee": "coffee"}
-CLIP_SIZE = (320, 240)
 #: A small input keeps training within seconds on two cores; the photos are distinct enough at this size.
 SIZE = 96
-
-
-def handheld_frames(photo: np.ndarray, n: int, seed: int, size: tuple[int, int] = CLIP_SIZE) -> list[np.ndarray]:
-    """A hand-held camera looking at a photo: each frame a view 55-90% of it wide, drifting, turning and
-    changing brightness a little, as a user pointing a webcam at an object would capture it."""
-    rng = np.random.default_rng(seed)
-    h, w = photo.shape[:2]
-    frames = []
-    scale, cx, cy, angle, gain = 0.75, w / 2, h / 2, 0.0, 1.0
-    for _ in range(n):
-        scale = float(np.clip(scale + rng.normal(0, 0.03), 0.55, 0.9))
-        cx = float(np.clip(cx + rng.normal(0, w * 0.02), w * scale / 2, w - w * scale / 2))
-        cy = float(np.clip(cy + rng.normal(0, h * 0.02), h * scale / 2, h - h * scale / 2))
-        angle = float(np.clip(angle + rng.normal(0, 1.5), -10, 10))
-        gain = float(np.clip(gain + rng.normal(0, 0.03), 0.8, 1.2))
-        view_w = w * scale
-        turn = cv2.getRotationMatrix2D((cx, cy), angle, size[0] / view_w)
-        turn[:, 2] += (size[0] / 2 - cx, size[1] / 2 - cy)
-        frame = cv2.warpAffine(photo, turn, size, borderMode=cv2.BORDER_REFLECT)
-        frames.append(np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8))
-    return frames
 
 
 @pytest.fixture(scope="session")
@@ -77,4 +54,14 @@ def taught_model(tmp_path_factory: pytest.TempPathFactory, captured_sets: tuple[
 
     out = tmp_path_factory.mktemp("taught") / "model"
     train(captured_sets[0], out, TrainOptions(mode="quick", backbone="resnet18", pretrained=False, size=SIZE))
+    return out
+
+
+@pytest.fixture(scope="session")
+def fully_taught_model(tmp_path_factory: pytest.TempPathFactory, captured_sets: tuple[Path, Path]) -> Path:
+    """The same classes in full mode: the whole ResNet-18 trained (from untrained weights, 64 px, 10 epochs)."""
+    from vision_desk.teach.train import TrainOptions, train
+
+    out = tmp_path_factory.mktemp("fully-taught") / "model"
+    train(captured_sets[0], out, TrainOptions(mode="full", backbone="resnet18", pretrained=False, size=64, epochs=10))
     return out

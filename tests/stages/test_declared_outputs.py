@@ -37,7 +37,7 @@ def _with_qr_code(photo: np.ndarray) -> np.ndarray:
 Case = tuple[dict[str, Any], list[str], np.ndarray]
 
 
-def _cases(tmp: Path) -> dict[str, Case]:
+def _cases(tmp: Path, taught_model: Path) -> dict[str, Case]:
     astronaut = skimage_bgr("astronaut")
     template = tmp / "face.png"
     x, y, w, h = FACE
@@ -56,6 +56,8 @@ def _cases(tmp: Path) -> dict[str, Case]:
         "landmarks": ({}, ["faces"]),
         "face_swap": ({}, ["faces", "landmarks"]),
         "detect": ({"model": str(model), "backend": "pytorch", "imgsz": 128}, []),
+        "gradcam": ({"model": str(model)}, []),
+        "classify": ({"model": str(taught_model), "on": "objects"}, ["contours"]),
         "ocr": ({"detector_size": 384}, []),
         "track": ({}, ["contours"]),
         "count": ({"zone": [(0, 0), (511, 0), (511, 511), (0, 511)], "line": (0, 256, 511, 256)}, ["contours"]),
@@ -70,8 +72,8 @@ def _case(cases: dict[str, Case], stage_id: str) -> Case:
 
 
 @pytest.fixture(scope="module")
-def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
-    return _cases(tmp_path_factory.mktemp("declared"))
+def cases(tmp_path_factory: pytest.TempPathFactory, taught_model: Path) -> dict[str, Case]:
+    return _cases(tmp_path_factory.mktemp("declared"), taught_model)
 
 
 class _Recorder(dict):

@@ -1,4 +1,5 @@
-"""Benchmark clips: a real photo panned at the requested size, encoded to H.264 once."""
+"""Benchmark media: a real photo panned at the requested size (encoded to H.264 once), and hand-held views of a
+photo (for teaching)."""
 
 from __future__ import annotations
 
@@ -42,4 +43,25 @@ def read_frames(path: Path) -> list[np.ndarray]:
             break
         frames.append(image)
     cap.release()
+    return frames
+
+
+def handheld_frames(photo: np.ndarray, n: int, seed: int, size: tuple[int, int] = (320, 240)) -> list[np.ndarray]:
+    """A hand-held camera looking at a photo: each frame a view 55-90% of it wide, drifting, turning and
+    changing brightness a little, as a user pointing a webcam at an object would capture it."""
+    rng = np.random.default_rng(seed)
+    h, w = photo.shape[:2]
+    frames = []
+    scale, cx, cy, angle, gain = 0.75, w / 2, h / 2, 0.0, 1.0
+    for _ in range(n):
+        scale = float(np.clip(scale + rng.normal(0, 0.03), 0.55, 0.9))
+        cx = float(np.clip(cx + rng.normal(0, w * 0.02), w * scale / 2, w - w * scale / 2))
+        cy = float(np.clip(cy + rng.normal(0, h * 0.02), h * scale / 2, h - h * scale / 2))
+        angle = float(np.clip(angle + rng.normal(0, 1.5), -10, 10))
+        gain = float(np.clip(gain + rng.normal(0, 0.03), 0.8, 1.2))
+        view_w = w * scale
+        turn = cv2.getRotationMatrix2D((cx, cy), angle, size[0] / view_w)
+        turn[:, 2] += (size[0] / 2 - cx, size[1] / 2 - cy)
+        frame = cv2.warpAffine(photo, turn, size, borderMode=cv2.BORDER_REFLECT)
+        frames.append(np.clip(frame.astype(np.float32) * gain, 0, 255).astype(np.uint8))
     return frames

@@ -134,3 +134,35 @@ def test_missing_and_wrong_models_say_what_to_do(tmp_path: Path) -> None:
         _pipeline(_classify(tmp_path / "folder")).setup()
     with pytest.raises(VisionDeskError, match="has no model"):
         _pipeline({"stage": "classify", "params": {}}).setup()
+
+
+@pytest.mark.slow
+def test_show_what_the_model_looks_at_keeps_the_labels_and_draws_a_heatmap(fully_taught_model: Path) -> None:
+    """Grad-CAM needs a network that learned what it looks at: the fully trained one (random features, as in
+    quick mode without ImageNet weights, may hold no positive evidence at all)."""
+    from vision_desk.engine.annotate import annotate
+
+    taught_model = fully_taught_model
+    image = skimage_bgr("chelsea")
+    plain_pipeline = _pipeline(_classify(taught_model, bars=False))
+    explained_pipeline = _pipeline(_classify(taught_model, bars=False, explain=True))
+    plain = plain_pipeline.process(Frame(image.copy(), 0, 0.0))
+    explained = explained_pipeline.process(Frame(image.copy(), 0, 0.0))
+    assert explained.values == plain.values and plain.values["classify_label"] == "cat"
+    heat = explained.extras["classify"]["heatmap"]
+    assert heat.shape == image.shape[:2] and heat.max() > 0.5  # a map normalised to [0, 1] over the frame
+    assert not np.array_equal(annotate(explained, explained_pipeline), annotate(plain, plain_pipeline))
+
+    frames, truth = _cards_clip(n=1)
+    cards = Frame(frames[0], 0, 0.0)
+    from vision_desk.engine.results import Detections
+
+    cards.add(Detections.from_boxes(np.array(list(truth[0].values()), np.float32), "print"))
+    on_objects = _pipeline(_classify(taught_model, on="objects", padding=0.0, explain=True)).process(cards)
+    heat = on_objects.extras["classify"]["heatmap"]
+    inside = np.zeros(heat.shape, bool)
+    for x1, y1, x2, y2 in truth[0].values():
+        inside[y1:y2, x1:x2] = True
+    assert heat[inside].max() > 0.5 and heat[~inside].max() == 0  # each object's evidence, only inside the objects
+    assert list(on_objects.detections.data["classify_label"]) == list(truth[0])
+    assert on_objects.values["classify_counts"] == "astronaut:1 cat:1 coffee:1"

@@ -4,8 +4,10 @@
 * an Ultralytics classification model (``yolo11n-cls.pt`` or an export of one);
 * a torchvision ImageNet classifier by its manifest name (``tv-mobilenet-v3-large``): the 1000 ImageNet classes.
 
-Each gives :meth:`probabilities` for a batch of BGR crops and the :attr:`path`
-it was loaded from, which the stage watches for a model retrained in place.
+Each gives :meth:`probabilities` for a batch of BGR crops, the :attr:`path` it
+was loaded from (watched for a model retrained in place) and, for "show what
+the model looks at", :meth:`explainer`: the network the ``gradcam`` stage's
+functions explain.
 """
 
 from __future__ import annotations
@@ -20,11 +22,27 @@ from vision_desk.errors import VisionDeskError
 
 class Classifier(Protocol):
     labels: list[str]
-    path: Path  # the file or folder it was loaded from (watched for a retrained version)
+    path: Path  # the file or folder it was loaded from
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray: ...
 
+    def explainer(self) -> Any: ...
+
     def close(self) -> None: ...
+
+
+def imagenet_arch(model: str) -> str | None:
+    """The torchvision architecture a manifest name of an ImageNet backbone stands for (``tv-resnet18`` ->
+    ``resnet18``), or None for any other name."""
+    from vision_desk.teach.backbones import BACKBONES
+
+    return next((arch for arch, b in BACKBONES.items() if b.manifest == model), None)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=1, keepdims=True)
 
 
 class TaughtRunner:
@@ -33,16 +51,17 @@ class TaughtRunner:
     def __init__(self, folder: Path, device: str) -> None:
         from vision_desk.teach.model import TaughtClassifier
 
-        self._classifier = TaughtClassifier(folder, "cpu" if device == "cpu" else device)
+        self._classifier = TaughtClassifier(folder, device)
         self.labels = self._classifier.labels
         self.path = folder
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         return self._classifier.probabilities(images)
 
-    def torch_module(self) -> tuple[Any, Any]:
-        """(network, a function turning a BGR image into its input tensor), for Grad-CAM."""
-        return self._classifier.model.module, self._classifier.model.tensor
+    def explainer(self) -> Any:
+        from vision_desk.stages.classify.gradcam import taught_classifier
+
+        return taught_classifier(self.path)
 
     def close(self) -> None:
         pass
@@ -69,19 +88,10 @@ class UltralyticsRunner:
         results = self._model.predict(list(images), imgsz=self._model.imgsz)
         return np.stack([r.probs.data.float().cpu().numpy() for r in results])
 
-    def torch_module(self) -> tuple[Any, Any]:
-        import torch
+    def explainer(self) -> Any:
+        from vision_desk.stages.classify.gradcam import ultralytics_classifier
 
-        module = self._model.yolo.model
-        size = self._model.imgsz
-
-        def tensor(image: np.ndarray) -> Any:  # Ultralytics' classify preprocessing: RGB, resized, 0-1
-            import cv2
-
-            rgb = cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)[:, :, ::-1]
-            return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float().div(255).unsqueeze(0)
-
-        return module, tensor
+        return ultralytics_classifier(self._model)
 
     def close(self) -> None:
         from vision_desk.stages.detection import model_cache
@@ -92,43 +102,27 @@ class UltralyticsRunner:
 
 
 class ImageNetRunner:
-    """A torchvision ImageNet classifier from its pulled weights (manifest name ``tv-<arch>``)."""
+    """A torchvision ImageNet classifier from its pulled weights (the manifest's ``tv-<arch>`` entries)."""
 
-    def __init__(self, arch: str, weights: Path, device: str) -> None:
-        import torch
-        import torchvision
+    def __init__(self, arch: str, weights: Path, device: str, manifest: str) -> None:
+        from vision_desk.stages.classify.gradcam import torchvision_classifier
 
-        from vision_desk.teach.backbones import IMAGENET_MEAN, IMAGENET_STD
-
-        model = getattr(torchvision.models, arch)(weights=None)
-        try:
-            model.load_state_dict(torch.load(str(weights), map_location="cpu", weights_only=True))
-        except Exception as err:  # noqa: BLE001
-            raise VisionDeskError(f"{weights.name} is not torchvision's {arch} ImageNet weights ({type(err).__name__}); "
-                                  "pull them again with 'vision-desk models pull'.") from None
-        self._module = model.eval().to(device)
+        self._net = torchvision_classifier(arch, weights, device, manifest)
         self._device = device
-        self._mean, self._std = IMAGENET_MEAN, IMAGENET_STD
-        self.labels = list(torchvision.models.get_model_weights(arch)["IMAGENET1K_V1"].meta["categories"])
+        self.labels = self._net.labels
         self.path = weights
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         import torch
 
-        from vision_desk.teach.model import prepare
-
         if not images:
             return np.zeros((0, len(self.labels)), np.float32)
         with torch.no_grad():
-            logits = self._module(torch.from_numpy(prepare(images, 224, self._mean, self._std)).to(self._device))
-        return torch.softmax(logits.float(), 1).cpu().numpy()
+            batch = torch.cat([self._net.tensor(image) for image in images]).to(self._device)
+            return _softmax(self._net.module(batch).float().cpu().numpy())
 
-    def torch_module(self) -> tuple[Any, Any]:
-        import torch
-
-        from vision_desk.teach.model import prepare
-
-        return self._module, lambda image: torch.from_numpy(prepare([image], 224, self._mean, self._std))
+    def explainer(self) -> Any:
+        return self._net
 
     def close(self) -> None:
         pass
@@ -142,23 +136,16 @@ def open_classifier(model: str, device: str) -> Classifier:
         ModelMissingError: the file, folder or pulled weights are not there (the message says how to get them).
         VisionDeskError: it is not a classifier (one sentence).
     """
-    from vision_desk.models import load_manifest, resolve
+    from vision_desk.models import resolve
     from vision_desk.teach.model import is_taught_model
 
     path = Path(model).expanduser()
     if is_taught_model(path):
         return TaughtRunner(path, device)
-    entry = load_manifest().get(model)
-    if entry is not None and entry.task == "teach":
-        arch = next(a for a, b in _backbones().items() if b.manifest == entry.name)
-        return ImageNetRunner(arch, resolve(model), device)
+    arch = imagenet_arch(model) if not path.exists() else None
+    if arch is not None:
+        return ImageNetRunner(arch, resolve(model), device, model)
     if path.is_dir() and not any(path.glob("*.xml")):
         raise VisionDeskError(f"{path} is a folder but not a taught model (no teach.json); pick the folder the "
                               "Teach panel or 'vision-desk teach train' wrote.")
     return UltralyticsRunner(resolve(model), device, model)
-
-
-def _backbones() -> dict:
-    from vision_desk.teach.backbones import BACKBONES
-
-    return BACKBONES

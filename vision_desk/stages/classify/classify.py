@@ -13,7 +13,7 @@ the same path) is noticed within a second and loaded again.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from typing import Any, Literal
 
 import cv2
@@ -31,6 +31,8 @@ from vision_desk.teach.capture import OBJECT_PADDING, padded_box, region_pixels
 
 #: A track unseen for this many frames is forgotten.
 FORGET_AFTER = 90
+#: With explain on, at most this many objects a frame get a heatmap (each costs about three network passes).
+MAX_EXPLAINED = 5
 
 
 class ClassifyParams(StageParams):
@@ -51,6 +53,9 @@ class ClassifyParams(StageParams):
                                              "in between.")
     bars: bool = param(True, help="Draw a confidence bar per class (frame and region), or the score under each object.")
     top_k: int = param(3, ge=1, le=10, help="How many classes the bars show.")
+    explain: bool = param(False, help="Show what the model looks at: a Grad-CAM heatmap of the evidence for the label, "
+                                      f"over the frame or region, or over each object (at most {MAX_EXPLAINED} a frame). "
+                                      "Costs about three passes of the network each.")
     device: str = param("auto", help="auto (CUDA, then Apple MPS, then CPU), cpu, mps, or cuda:N.")
 
     @field_validator("region")
@@ -70,7 +75,8 @@ class ClassifyStage(Stage):
     Params = ClassifyParams
     heavy = True
     values = {"classify_label": "on=frame/region: the best label ('?' below min_score).",
-              "classify_score": "Its (smoothed) probability."}
+              "classify_score": "Its (smoothed) probability.",
+              "classify_counts": "on=objects: how many objects have each label, e.g. 'helmet:3 no helmet:1'."}
     columns = {"classify_label": "on=objects: the object's best label ('?' below min_score; None: not classified).",
                "classify_score": "Its (smoothed) probability."}
 
@@ -78,6 +84,7 @@ class ClassifyStage(Stage):
         super().__init__(params)
         self._classifier: Classifier | None = None
         self._watch: FileWatch | None = None
+        self._explainer: Any = None  # the network Grad-CAM looks into (explain), made on first use
         self._frames = 0
         self._history: dict[Any, deque] = {}  # track id (or "frame") -> recent probability vectors
         self._last_seen: dict[Any, int] = {}
@@ -92,6 +99,7 @@ class ClassifyStage(Stage):
                                   "'vision-desk teach train', then set its model parameter to the model folder.")
         self.close()
         self._classifier = open_classifier(self.params.model, choose_device(self.params.device))
+        self._explainer = None
         self._watch = FileWatch(self._classifier.path)
         self.reset()
 
@@ -144,6 +152,11 @@ class ClassifyStage(Stage):
         frame.values["classify_label"] = label
         frame.values["classify_score"] = round(score, 4)
         frame.extras[self.id] = {"probs": probs, "labels": self.labels}
+        if p.explain and image.size:
+            heat = np.zeros(frame.shape, np.float32)
+            region = (slice(None), slice(None)) if p.on == "frame" else _region_slice(frame.shape, p.region)
+            heat[region] = self._heatmap(image)
+            frame.extras[self.id]["heatmap"] = heat
 
     def _classify_objects(self, frame: Frame) -> None:
         p = self.params
@@ -166,7 +179,27 @@ class ClassifyStage(Stage):
                 scores[i] = round(score, 4)
         det.data["classify_label"] = np.array(labels, dtype=object)
         det.data["classify_score"] = np.array(scores, dtype=object)
+        counts = Counter(label for label in labels if label is not None)
+        frame.values["classify_counts"] = " ".join(f"{k}:{v}" for k, v in sorted(counts.items()))
         self._forget_old()
+        if p.explain:
+            heat = np.zeros(frame.shape, np.float32)
+            for i in rows[:MAX_EXPLAINED]:
+                x1, y1, x2, y2 = padded_box(det.xyxy[i], frame.shape[1], frame.shape[0], p.padding)
+                if x2 > x1 and y2 > y1:
+                    heat[y1:y2, x1:x2] = np.maximum(heat[y1:y2, x1:x2], self._heatmap(frame.image[y1:y2, x1:x2]))
+            frame.extras[self.id] = {"heatmap": heat}
+
+    def _heatmap(self, image: np.ndarray) -> np.ndarray:
+        """Grad-CAM of the model's top class on one image, at the image's size."""
+        from vision_desk.stages.classify.explain import classify_and_explain
+
+        if self._explainer is None:
+            self._explainer = self._classifier.explainer()
+        net = self._explainer
+        with net.lock:
+            heat, _, _ = classify_and_explain(net.module, net.tensor(image), net.layers, None, "gradcam", image.shape[:2])
+        return heat
 
     # -- memory --------------------------------------------------------------
     def _due(self, key: Any) -> bool:
@@ -195,6 +228,11 @@ class ClassifyStage(Stage):
     # -- overlay -------------------------------------------------------------
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
         p = self.params
+        shown = frame.extras.get(self.id) or {}
+        if "heatmap" in shown:
+            from vision_desk.stages.classify.explain import blend_heatmap
+
+            blend_heatmap(canvas, shown["heatmap"])
         if p.on == "region":
             sy, sx = _region_slice(frame.shape, p.region)
             cv2.rectangle(canvas, (sx.start, sy.start), (sx.stop - 1, sy.stop - 1), (255, 255, 255), 2, cv2.LINE_AA)
@@ -203,8 +241,7 @@ class ClassifyStage(Stage):
         if p.on == "objects":
             _draw_object_bars(canvas, frame)
             return
-        shown = frame.extras.get(self.id)
-        if shown:
+        if "probs" in shown:
             origin = (sx.start + 6, sy.start + 6) if p.on == "region" else (10, 10)
             draw_bars(canvas, shown["probs"], shown["labels"], p.top_k, origin)
 

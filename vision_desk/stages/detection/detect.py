@@ -13,6 +13,9 @@ Detection and pose exports run on :mod:`.openvino_detector`, which needs no
 PyTorch; the other tasks go through Ultralytics' predictor. In lossless runs the
 engine hands the stage several frames at once: they are inferred as one batch
 (GPU) or as concurrent requests (OpenVINO on the CPU).
+With ``explain`` on, an EigenCAM heatmap of what the model looks at is drawn
+under the boxes (:mod:`vision_desk.stages.classify.explain`), from the ``.pt``
+(loaded beside an export when one runs the detection).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import field_validator
 
-from vision_desk.engine.annotate import draw_label
+from vision_desk.engine.annotate import draw_detections, draw_label
 from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import AUTO, StageParams, int_or_auto, param
 from vision_desk.engine.results import Detections
@@ -57,6 +60,9 @@ class DetectParams(AnalysisParams):
     batch: int = param(0, ge=0, le=32, help="Frames per inference call in lossless runs (files, batch); 0 = auto (8 on a GPU, 4-8 concurrent requests with OpenVINO on the CPU, else 1). Live sources run one frame at a time.")
     every: int = param(1, ge=1, le=100, help="Run the model on every N-th frame and reuse its results in between (a following track stage keeps the boxes moving).")
     top_k: int = param(5, ge=1, le=20, help="Classification models: how many labels to report.")
+    explain: bool = param(False, help="Overlay a heatmap of what the model looks at (EigenCAM) on the picture. One more "
+                                      "PyTorch pass per analysed frame; with an OpenVINO or ONNX backend the .pt is loaded "
+                                      "beside its export for it. Needs a .pt model.")
 
     @field_validator("device")
     @classmethod
@@ -122,6 +128,8 @@ class DetectStage(Stage):
         self._announced = False
         self._stale = False
         self._watch: FileWatch | None = None  # the model file, for a version retrained in place
+        self._explainer: Any = None  # the .pt loaded for heatmaps beside a CPU export (explain), on first use
+        self._heat: np.ndarray | None = None  # the latest heatmap (explain)
 
     # -- lifecycle -----------------------------------------------------------
     def setup(self) -> None:
@@ -192,6 +200,7 @@ class DetectStage(Stage):
 
     def reset(self) -> None:
         self._last = None
+        self._heat = None
         self._count = 0
         self._announced = False
 
@@ -202,6 +211,11 @@ class DetectStage(Stage):
         loaded = self._model is not None or self._source is not None
         if any(getattr(old, k) != getattr(params, k) for k in heavy_keys) and loaded:
             self._stale = True  # reloaded before the next frame, where a failure is reported like any stage error
+        if not params.explain and self._explainer is not None:
+            from vision_desk.stages.detection import model_cache
+
+            model_cache.release(self._explainer)
+            self._explainer = None
         self.imgsz = self._own_imgsz if params.imgsz == AUTO else int(params.imgsz)  # exports are kept per shape
         self.reset()
 
@@ -217,9 +231,37 @@ class DetectStage(Stage):
         if self._model is not None:
             model_cache.release(self._model)
             self._model = None
+        if self._explainer is not None:
+            model_cache.release(self._explainer)
+            self._explainer = None
         self._source = None
 
     # -- inference -----------------------------------------------------------
+    def _explain_model(self) -> Any:
+        """The PyTorch model heatmaps run on: the one detect runs, or the .pt its CPU export was made from (loaded
+        on first use; the heatmap is a pass of its own either way, so the export keeps the detection fast). None
+        where the model is not a .pt (a user's own export runs as it is)."""
+        if self.backend == "pytorch":
+            return self._model
+        if self._source is None:
+            return None
+        if self._explainer is None:
+            from vision_desk.stages.detection import model_cache
+
+            self._explainer = model_cache.acquire(self._source, "cpu", False, label=self.params.model)
+        return self._explainer
+
+    def heatmap(self, image: np.ndarray) -> np.ndarray | None:
+        """What the model looks at in a frame (EigenCAM, frame-sized, [0, 1]); None when explain is off or impossible."""
+        if not self.params.explain:
+            return None
+        model = self._explain_model()
+        if model is None:
+            return None
+        from vision_desk.stages.classify.explain import detector_heatmap
+
+        return detector_heatmap(model, image, imgsz=self.imgsz)
+
     def _predict_args(self, shape: tuple[int, int] | None) -> dict[str, Any]:
         p = self.params
         args: dict[str, Any] = {"imgsz": list(shape) if shape else self.imgsz, "conf": p.confidence, "iou": p.iou,
@@ -300,19 +342,22 @@ class DetectStage(Stage):
         for f in frames:
             if id(f) in found:
                 self._last = (*found[id(f)], f.mark(self.id))
+                self._heat = self.heatmap(f.image)
             else:
                 assert self._last is not None, "the first frame after a reset is always due"
                 f.mark(self.id, self._last[2])
             det, values, _ = self._last
             f.add(det[np.arange(len(det))])  # a copy: later stages may change their rows
             f.values.update(values)
-            f.extras[self.id] = {"task": self.task, "top": values.get("detect_top")}
+            f.extras[self.id] = {"task": self.task, "top": values.get("detect_top"), "heatmap": self._heat}
             if self.task == "pose" and self.kpt_shape and self.kpt_shape[0] == 17:
                 from vision_desk.stages.detection.convert import COCO_SKELETON
 
                 f.extras["skeleton"] = COCO_SKELETON
             if not self._announced:
                 f.events.append(self.describe())
+                if self.params.explain and self.backend == "file":
+                    f.events.append(f"detect: {self._explain_words()}")
                 self._announced = True
             self._count += 1
 
@@ -332,12 +377,29 @@ class DetectStage(Stage):
                  f"the model's own imgsz {self.imgsz}" if self.params.imgsz == AUTO else f"imgsz {self.imgsz}")
         return f"input {shape[0]}x{shape[1]}, {where}" if shape else where
 
+    def _explain_words(self) -> str:
+        return (f"explain needs the PyTorch .pt model, and {Path(self.params.model).name} runs as the file it is, so no "
+                "heatmap is drawn; give the .pt it was exported from.")
+
     def summary(self) -> str:
         how = {"pytorch": "PyTorch", "openvino": "OpenVINO", "onnx": "ONNX Runtime"}.get(self.backend, "file")
-        return f"{Path(self.params.model).name} · {self._size_words()} · {how} on {self.device}"
+        words = f"{Path(self.params.model).name} · {self._size_words()} · {how} on {self.device}"
+        if self.params.explain:
+            words += " · explain needs a .pt" if self.backend == "file" else " · EigenCAM heatmap"
+        return words
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
         info = frame.extras.get(self.id) or {}
+        heat = info.get("heatmap")
+        if heat is not None:
+            from dataclasses import replace
+
+            from vision_desk.stages.classify.explain import DEFAULT_ALPHA, blend_heatmap
+
+            blend_heatmap(canvas, heat, DEFAULT_ALPHA)
+            # The boxes were drawn before the stages' overlays: drawn again (masks left out, already blended once),
+            # so they stay sharp over the heatmap.
+            draw_detections(canvas, replace(frame.detections.where(source=self.id), mask=None), frame.extras.get("skeleton"))
         top = info.get("top")
         if not top:
             return

@@ -108,6 +108,8 @@ class LoadedModel:
     imgsz: int = DEFAULT_IMGSZ  # the size it was trained (.pt) or exported (other formats) at: what Ultralytics runs it at
     users: int = 0
     warmed: set = field(default_factory=set)
+    #: (network copy, lock) for heatmaps, made on first use (vision_desk.stages.classify.explain.private_network)
+    explainer: Any = field(default=None, repr=False, compare=False)
 
     def predict(self, images: list, **kwargs: Any) -> list:
         """Runs Ultralytics' predictor on a list of BGR frames as one batch."""

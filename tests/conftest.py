@@ -28,6 +28,15 @@ def clip_300(media_dir: Path) -> Path:
     return write_clip(media_dir / "moving300.mp4", frames)
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throw-away user data folder for every test (VISION_DESK_DATA): no test reads or writes the user's face
+    gallery or teach projects."""
+    path = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("VISION_DESK_DATA", str(path))
+    return path
+
+
 @pytest.fixture
 def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty, throw-away models folder (VISION_DESK_MODELS), so no test sees or touches the user's models."""

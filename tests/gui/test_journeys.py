@@ -592,6 +592,11 @@ def asks_for_a_faces_stage(qtbot, window) -> None:  # noqa: ANN001
     assert status(window) == NO_STAGE
 
 
+def opens_the_teach_panel(qtbot, window) -> None:  # noqa: ANN001
+    qtbot.waitUntil(lambda: window.teach_dock.isVisible() and window.teach.isVisible(), timeout=WAIT_MS)
+    assert window.teach.project_combo.isVisible()
+
+
 def opens_the_batch_dialog(qtbot, window) -> None:  # noqa: ANN001
     dialog = window._batch
     assert dialog is not None and dialog.isVisible()
@@ -615,7 +620,7 @@ def quits(qtbot, window) -> None:  # noqa: ANN001
 SHORTCUT_WALK = [("Space", pauses), (".", steps_while_paused), ("Space", resumes), ("O", hides_overlays),
                  ("O", shows_overlays), ("F", goes_fullscreen), ("Esc", leaves_fullscreen), ("R", starts_recording),
                  ("R", stops_recording), ("S", saves_a_snapshot), ("E", asks_for_a_faces_stage),
-                 ("Ctrl+B", opens_the_batch_dialog), ("Ctrl+O", opens_a_file), ("Ctrl+Q", quits)]
+                 ("Ctrl+T", opens_the_teach_panel), ("Ctrl+B", opens_the_batch_dialog), ("Ctrl+O", opens_a_file), ("Ctrl+Q", quits)]
 
 
 def test_every_shortcut_does_what_its_menu_item_says(qtbot, window, monkeypatch, small_clip) -> None:

@@ -45,6 +45,8 @@ def test_run_demo_for_a_duration(tmp_path: Path) -> None:
         (["run", "demo:", "--pipeline", "pipelines/edges.yaml", "--set", "canny.low=-5"], "parameter 'low'"),
         (["run", "cam:9"], "no camera at index 9"),
         (["run", "demo:", "--record", "x.avi"], "use a .mp4 file name"),
+        (["batch", ".", "--pipeline", "pipelines/edges.yaml", "--out", "/tmp/x", "--workers", "many"],
+         "--workers 'many' is not a number of processes; give 1, 2, ... or auto."),
     ],
 )
 def test_failures_print_one_line_and_exit_non_zero(args: list[str], message: str) -> None:

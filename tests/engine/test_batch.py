@@ -88,3 +88,40 @@ def test_stateful_stages_reset_between_files(tmp_path: Path) -> None:
     write_clip(tmp_path / "in" / "two.mp4", frames)
     run_batch(tmp_path / "in", SPEC, tmp_path / "out", video=False)
     assert (tmp_path / "out" / "one.jsonl").read_text() == (tmp_path / "out" / "two.jsonl").read_text()
+
+
+def _outputs(out: Path) -> dict[str, bytes | int]:
+    """Every output of a batch: JSONL files by content, videos by decoded frame count, images by pixels."""
+    found: dict[str, bytes | int] = {}
+    for path in sorted(out.rglob("*")):
+        key = str(path.relative_to(out))
+        if path.suffix == ".jsonl":
+            found[key] = path.read_bytes()
+        elif path.suffix == ".mp4":
+            found[key] = frames_in(path)
+        elif path.suffix == ".png":
+            found[key] = cv2.imread(str(path)).tobytes()
+    return found
+
+
+def test_two_workers_give_what_one_gives(batch_dir: Path, tmp_path: Path) -> None:
+    """Files in two worker processes: the same outputs, statuses and error sentences as one process."""
+    one = run_batch(batch_dir, SPEC, tmp_path / "one", recursive=True, workers=1)
+    done = []
+    two = run_batch(batch_dir, SPEC, tmp_path / "two", recursive=True, workers=2, on_item_done=done.append)
+    assert [(i.rel, i.status, i.error, i.frames) for i in two.items] == [(i.rel, i.status, i.error, i.frames) for i in one.items]
+    assert sorted(str(i.rel) for i in done) == sorted(str(i.rel) for i in two.items)  # each reported once
+    assert _outputs(tmp_path / "two") == _outputs(tmp_path / "one")
+    assert not [p for p in (tmp_path / "two").rglob("*") if ".part" in p.name]
+
+
+def test_workers_resume_and_auto(batch_dir: Path, tmp_path: Path) -> None:
+    from vision_desk.engine.batch import auto_workers
+
+    out = tmp_path / "out"
+    run_batch(batch_dir, SPEC, out, workers=2)  # the top folder only: a_good, c_photo and the bad ones
+    again = run_batch(batch_dir, SPEC, out, recursive=True, resume=True, workers="auto")
+    status = {str(i.rel): str(i.status) for i in again.items}
+    assert status["a_good.mp4"] == status["c_photo.png"] == "skipped" and status["sub/b_good.mp4"] == "done"
+    assert frames_in(out / "sub" / "b_good.mp4") == 25
+    assert auto_workers(100, cores=16) == 16 and auto_workers(3, cores=16) == 3 and auto_workers(0, cores=4) == 1

@@ -17,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="skip inputs whose outputs are already complete")
     p.add_argument("--no-video", action="store_true", help="write only the JSONL results, no annotated video")
     p.add_argument("--raw", action="store_true", help="record videos without overlays")
+    p.add_argument("--workers", "-j", default="auto", metavar="N|auto",
+                   help="files processed in parallel, each in its own process with its own models (default auto: one "
+                        "per core, at most one per file; 1 runs everything in this process)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     p.set_defaults(func=run)
 
@@ -26,41 +29,41 @@ def run(args: argparse.Namespace) -> int:
 
     from vision_desk.engine.batch import run_batch
     from vision_desk.engine.pipeline import apply_overrides, load_spec
+    from vision_desk.errors import VisionDeskError
 
+    if args.workers != "auto" and not (args.workers.isdigit() and int(args.workers) >= 1):
+        raise VisionDeskError(f"--workers '{args.workers}' is not a number of processes; give 1, 2, ... or auto.")
     spec = load_spec(args.pipeline)
     if args.overrides:
         spec = apply_overrides(spec, args.overrides)
     for notice in spec.notices:
         print(f"notice: {notice}", file=sys.stderr)
-    bars: dict[str, tqdm] = {}
+    # one overall bar (files done, and the frames of the files in progress), with a line per finished file
+    bar = tqdm(total=None, unit="file", desc="batch", file=sys.stderr, dynamic_ncols=True)
+    in_progress: dict[str, str] = {}  # file -> "name frames/total"
 
     def on_progress(p) -> None:  # noqa: ANN001
-        overall = bars.setdefault("all", tqdm(total=p.file_count, unit="file", desc="batch", position=0, file=sys.stderr, dynamic_ncols=True))
-        bar = bars.get("file")
-        if bar is None or bar.desc != str(p.item.rel):
-            if bar is not None:
-                bar.close()
-            bar = bars["file"] = tqdm(total=p.total_frames, unit="frame", desc=str(p.item.rel), position=1, leave=False, file=sys.stderr, dynamic_ncols=True)
-        bar.update(p.frame - bar.n)
-        overall.n = p.file_index
-        overall.refresh()
+        bar.total = p.file_count
+        in_progress[str(p.item.rel)] = f"{p.item.rel.name} {p.frame}/{p.total_frames or '?'}"
+        bar.set_postfix_str(", ".join(in_progress.values())[:80], refresh=True)
 
     def on_item_done(item) -> None:  # noqa: ANN001
-        if "all" in bars:
-            bars["all"].n += 0
+        in_progress.pop(str(item.rel), None)
+        bar.update(1)
         msg = {"done": f"ok      {item.rel} ({item.frames} frames, {item.frames / max(item.seconds, 1e-9):.1f} fps)",
                "skipped": f"skipped {item.rel} (outputs complete)",
                "failed": f"FAILED  {item.rel}: {item.error}",
                "cancelled": f"cancelled {item.rel}"}[item.status]
-        tqdm.write(msg, file=sys.stderr)
+        bar.write(msg, file=sys.stderr)
 
     summary = run_batch(args.input_dir, spec, args.out, recursive=args.recursive, resume=args.resume,
-                        video=not args.no_video, annotated=not args.raw, on_progress=on_progress, on_item_done=on_item_done)
-    for bar in bars.values():
-        bar.close()
+                        video=not args.no_video, annotated=not args.raw, workers=args.workers,
+                        on_progress=on_progress, on_item_done=on_item_done)
+    bar.close()
     print(
         f"batch: {summary.count('done')} done, {summary.count('failed')} failed, {summary.count('skipped')} skipped; "
-        f"{summary.frames} frames in {summary.seconds:.1f} s ({summary.fps:.1f} fps while processing)",
+        f"{summary.frames} frames in {summary.seconds:.1f} s ({summary.frames / max(summary.seconds, 1e-9):.1f} fps "
+        f"overall, {summary.fps:.1f} fps per file while processing)",
         file=sys.stderr,
     )
     for item in summary.failed:

@@ -4,11 +4,17 @@ Outputs mirror the input tree: ``OUT/<relative path>.mp4`` (``.png`` for
 images) and ``OUT/<relative path>.jsonl``, written under temporary names and
 renamed only when complete, so ``--resume`` can trust what exists. A bad
 input is reported and skipped while the rest goes on; stateful stages are
-reset between files; models are loaded once for the whole batch.
+reset between files; models are loaded once per process.
+
+One function, :func:`process_item`, turns one input into its complete
+outputs; :func:`run_batch` calls it in this process (``workers=1``) or in
+worker processes (:mod:`vision_desk.engine.batch_workers`), files in parallel.
 """
 
 from __future__ import annotations
 
+import enum
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +34,19 @@ from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceURI
 from vision_desk.errors import VisionDeskError
 
 
+class ItemStatus(str, enum.Enum):
+    """What became of one input (a ``str``, so it compares with and prints as its value)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    SKIPPED = "skipped"  # --resume: its outputs were complete
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class BatchItem:
     """One input and what became of it."""
@@ -35,7 +54,7 @@ class BatchItem:
     input: Path
     rel: Path
     outputs: list[Path]
-    status: str = "pending"  # pending | done | skipped | failed | cancelled
+    status: ItemStatus = ItemStatus.PENDING
     frames: int = 0
     seconds: float = 0.0
     error: str | None = None
@@ -58,7 +77,7 @@ class BatchSummary:
     items: list[BatchItem] = field(default_factory=list)
     seconds: float = 0.0
 
-    def count(self, status: str) -> int:
+    def count(self, status: ItemStatus | str) -> int:
         return sum(1 for i in self.items if i.status == status)
 
     @property
@@ -67,12 +86,12 @@ class BatchSummary:
 
     @property
     def fps(self) -> float:
-        busy = sum(i.seconds for i in self.items if i.status == "done")
-        return sum(i.frames for i in self.items if i.status == "done") / busy if busy > 0 else 0.0
+        busy = sum(i.seconds for i in self.items if i.status == ItemStatus.DONE)
+        return sum(i.frames for i in self.items if i.status == ItemStatus.DONE) / busy if busy > 0 else 0.0
 
     @property
     def failed(self) -> list[BatchItem]:
-        return [i for i in self.items if i.status == "failed"]
+        return [i for i in self.items if i.status == ItemStatus.FAILED]
 
 
 class ImageSink(Sink):
@@ -123,6 +142,16 @@ def plan(inputs: list[Path], input_dir: Path, out_dir: Path, video: bool) -> lis
     return items
 
 
+def auto_workers(items: int, cores: int | None = None) -> int:
+    """How many worker processes ``--workers auto`` starts: one per core, no more than there are files.
+
+    Each worker then gets an equal share of the cores for its own thread pools (see
+    :mod:`vision_desk.engine.batch_workers`), so that workers do not oversubscribe the machine.
+    """
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(items, cores))
+
+
 def run_batch(
     input_dir: str | Path,
     spec: PipelineSpec,
@@ -132,37 +161,76 @@ def run_batch(
     resume: bool = False,
     video: bool = True,
     annotated: bool = True,
+    workers: int | str = 1,
     on_progress: Callable[[BatchProgress], None] | None = None,
     on_item_done: Callable[[BatchItem], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> BatchSummary:
-    """Processes every input; never raises for a bad input (it is marked failed with its reason)."""
+    """Processes every input; never raises for a bad input (it is marked failed with its reason).
+
+    Args:
+        workers: processes working on files in parallel: a number, or ``auto`` (:func:`auto_workers`). With 1
+            everything runs in this process, as before.
+    """
     input_dir, out_dir = Path(input_dir), Path(out_dir)
     items = plan(discover_inputs(input_dir, recursive), input_dir, out_dir, video)
     summary = BatchSummary(items)
     if not items:
         raise VisionDeskError(f"no videos or images in {input_dir}{'' if recursive else ' (add --recursive for subfolders)'}.")
-    pipeline = Pipeline(spec, stage_errors="raise")
     t_start = time.perf_counter()
-    try:
-        for n, item in enumerate(items):
-            if cancel is not None and cancel.is_set():
-                item.status = "cancelled"
-                continue
-            if resume and all(o.exists() for o in item.outputs):
-                item.status = "skipped"
-            else:
-                _process_item(item, n, len(items), pipeline, video, annotated, on_progress, cancel, t_start)
+    todo = []
+    for item in items:
+        if resume and all(o.exists() for o in item.outputs):
+            item.status = ItemStatus.SKIPPED
             if on_item_done:
                 on_item_done(item)
-    finally:
-        pipeline.close()
+        else:
+            todo.append(item)
+    count = auto_workers(len(todo)) if workers == "auto" else max(1, min(int(workers), len(todo) or 1))
+    if count > 1:
+        from vision_desk.engine.batch_workers import run_in_workers
+
+        run_in_workers(items, todo, spec, count, video=video, annotated=annotated, on_progress=on_progress,
+                       on_item_done=on_item_done, cancel=cancel, t_start=t_start)
+    else:
+        _run_here(items, todo, spec, video, annotated, on_progress, on_item_done, cancel, t_start)
     summary.seconds = time.perf_counter() - t_start
     return summary
 
 
-def _process_item(item: BatchItem, n: int, count: int, pipeline: Pipeline, video: bool, annotated: bool,
-                  on_progress, cancel, t_start: float) -> None:  # noqa: ANN001
+def _run_here(items: list[BatchItem], todo: list[BatchItem], spec: PipelineSpec, video: bool, annotated: bool,
+              on_progress: Callable[[BatchProgress], None] | None, on_item_done: Callable[[BatchItem], None] | None,
+              cancel: threading.Event | None, t_start: float) -> None:
+    pipeline = Pipeline(spec, stage_errors="raise")
+    position = {id(item): n for n, item in enumerate(items)}
+    try:
+        for item in todo:
+            n = position[id(item)]
+            if cancel is not None and cancel.is_set():
+                item.status = ItemStatus.CANCELLED
+            else:
+                def frames(done: int, total: int | None, item: BatchItem = item, n: int = n) -> None:
+                    if on_progress:
+                        on_progress(BatchProgress(n, len(items), item, done, total, time.perf_counter() - t_start))
+
+                process_item(item, pipeline, video=video, annotated=annotated, on_frames=frames, cancel=cancel)
+            if on_item_done:
+                on_item_done(item)
+    finally:
+        pipeline.close()
+
+
+def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, annotated: bool = True,
+                 on_frames: Callable[[int, int | None], None] | None = None,
+                 cancel: threading.Event | None = None) -> BatchItem:
+    """Turns one input into its complete outputs (or none), filling in ``item``'s status, frames and time.
+
+    Args:
+        item: the input and its planned outputs.
+        pipeline: a pipeline this function may reset and run (its models stay loaded for the next item).
+        on_frames: called about ten times a second with (frames done, frames in the file or None).
+        cancel: set to stop; the item is then cancelled and its outputs removed.
+    """
     is_image = item.input.suffix.lower() in IMAGE_EXTENSIONS
     uri = SourceURI("image" if is_image else "file", str(item.input), {}, str(item.input))
     source = ImageSequenceSource(uri) if is_image else VideoFileSource(uri)
@@ -178,25 +246,25 @@ def _process_item(item: BatchItem, n: int, count: int, pipeline: Pipeline, video
         while not engine.join(0.1):
             if cancel is not None and cancel.is_set():
                 engine.stop()
-            if on_progress:
-                s = engine.stats()
-                on_progress(BatchProgress(n, count, item, s.frames_out, source.frame_count, time.perf_counter() - t_start))
+            if on_frames:
+                on_frames(engine.stats().frames_out, source.frame_count)
         item.frames = engine.stats().frames_out
         if engine.error:
             raise engine.error
         if cancel is not None and cancel.is_set():
-            item.status = "cancelled"
+            item.status = ItemStatus.CANCELLED
             for o in item.outputs:
                 o.unlink(missing_ok=True)
         else:
-            item.status = "done"
+            item.status = ItemStatus.DONE
     except VisionDeskError as err:
-        item.status, item.error = "failed", str(err)
+        item.status, item.error = ItemStatus.FAILED, str(err)
     except OSError as err:
-        item.status, item.error = "failed", f"{item.input.name}: {err.strerror or err}"
+        item.status, item.error = ItemStatus.FAILED, f"{item.input.name}: {err.strerror or err}"
         for sink in sinks:
             try:
                 sink.close(ok=False)
             except Exception:  # noqa: BLE001
                 pass
     item.seconds = time.perf_counter() - t0
+    return item

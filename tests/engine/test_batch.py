@@ -125,3 +125,16 @@ def test_workers_resume_and_auto(batch_dir: Path, tmp_path: Path) -> None:
     assert status["a_good.mp4"] == status["c_photo.png"] == "skipped" and status["sub/b_good.mp4"] == "done"
     assert frames_in(out / "sub" / "b_good.mp4") == 25
     assert auto_workers(100, cores=16) == 16 and auto_workers(3, cores=16) == 3 and auto_workers(0, cores=4) == 1
+
+
+def test_mot_files_written_by_track_are_complete_per_file_in_workers(batch_dir: Path, tmp_path: Path) -> None:
+    mot = tmp_path / "mot"
+    spec = spec_from_dict({"stages": [{"stage": "motion", "params": {"min_area": 300}},
+                                      {"stage": "track", "params": {"source": "motion", "mot_path": str(mot / "{source}.txt")}}]})
+    one = run_batch(batch_dir, spec, tmp_path / "one", recursive=True, workers=1, video=False)
+    first = {p.name: p.read_text() for p in mot.iterdir()}
+    shutil.rmtree(mot)
+    two = run_batch(batch_dir, spec, tmp_path / "two", recursive=True, workers=2, video=False)
+    assert one.count("done") == two.count("done") == 3
+    assert {p.name: p.read_text() for p in mot.iterdir()} == first  # renamed as each file finished, none left .part
+    assert {"a_good.txt", "b_good.txt"} <= set(first) and first["a_good.txt"].count("\n") > 10

@@ -6,13 +6,15 @@ import shutil
 from pathlib import Path
 
 import av
+import pytest
 from PySide6.QtCore import Qt
 
 from vision_desk.engine.pipeline import PipelineSpec, StageSpec
 from vision_desk.gui.batch_dialog import BatchDialog
 
 
-def test_batch_processes_a_folder_and_reports_the_bad_file(qtbot, tmp_path: Path, small_clip: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 0], ids=["in-the-app", "auto-workers"])
+def test_batch_processes_a_folder_and_reports_the_bad_file(qtbot, tmp_path: Path, small_clip: Path, workers: int) -> None:
     inputs = tmp_path / "in"
     inputs.mkdir()
     shutil.copy(small_clip, inputs / "good.mp4")
@@ -23,6 +25,8 @@ def test_batch_processes_a_folder_and_reports_the_bad_file(qtbot, tmp_path: Path
     dialog.show()
     dialog.input_edit.setText(str(inputs))
     dialog.output_edit.setText(str(out))
+    dialog.workers.setValue(workers)
+    assert dialog.workers.text() == ("auto (one per core)" if workers == 0 else "1")
     qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
     assert dialog.running and not dialog.start_button.isEnabled()
     qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)

@@ -266,5 +266,7 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
                 sink.close(ok=False)
             except Exception:  # noqa: BLE001
                 pass
+    finally:
+        pipeline.reset()  # per-file outputs the stages write themselves (MOT files) are completed now
     item.seconds = time.perf_counter() - t0
     return item

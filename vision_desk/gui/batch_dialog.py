@@ -9,11 +9,13 @@ file in progress stops, its partial outputs are removed, and the summary
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QListWidget, QProgressBar, QPushButton, QToolButton, QVBoxLayout, QWidget)
+                               QLineEdit, QListWidget, QProgressBar, QPushButton, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from vision_desk.engine.batch import BatchItem, BatchProgress, BatchSummary, run_batch
 from vision_desk.engine.pipeline import PipelineSpec, load_spec
@@ -55,6 +57,7 @@ class BatchDialog(QDialog):
         self.current_spec = current_spec
         self.summary: BatchSummary | None = None
         self._job: Job | None = None
+        self._finished_files = 0  # files finished in the running batch (they finish in any order with workers)
 
         self.input_edit = QLineEdit()
         self.output_edit = QLineEdit(str(output_dir / "batch"))
@@ -71,6 +74,11 @@ class BatchDialog(QDialog):
         self.annotated = QCheckBox("Draw overlays on them")
         self.annotated.setChecked(True)
         self.video.toggled.connect(self.annotated.setEnabled)
+        self.workers = QSpinBox()
+        self.workers.setRange(0, max(1, os.cpu_count() or 1) * 2)
+        self.workers.setSpecialValueText("auto (one per core)")  # 0
+        self.workers.setToolTip("Files processed in parallel, each in its own process with its own models; "
+                                "1 runs the batch inside the app.")
         form = QFormLayout()
         form.addRow("Input folder", _path_row(self.input_edit, lambda: self._browse(self.input_edit)))
         form.addRow("Pipeline", self.pipeline_combo)
@@ -79,6 +87,7 @@ class BatchDialog(QDialog):
         for box in (self.recursive, self.resume, self.video, self.annotated):
             options.addWidget(box)
         form.addRow("Options", options)
+        form.addRow("Workers", self.workers)
 
         progress = QGroupBox("Progress")
         grid = QFormLayout(progress)
@@ -160,7 +169,8 @@ class BatchDialog(QDialog):
         self.start_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         options = dict(recursive=self.recursive.isChecked(), resume=self.resume.isChecked(), video=self.video.isChecked(),
-                       annotated=self.annotated.isChecked())
+                       annotated=self.annotated.isChecked(), workers=self.workers.value() or "auto")
+        self._finished_files = 0
         self._job = start_job(process_folder, input_dir, spec, out_dir, options, name="batch", parent=self)
         self._job.progress.connect(self._on_report)
         self._job.succeeded.connect(self._on_finished)
@@ -194,12 +204,14 @@ class BatchDialog(QDialog):
         else:
             self.file_bar.setRange(0, 0)  # unknown length: busy indicator
         within = min(1.0, p.frame / p.total_frames) if p.total_frames else 0.0
-        done = (p.file_index + within) / max(1, p.file_count)
+        # files finish in any order when workers run in parallel: count the finished ones, plus this one's share
+        done = min(1.0, (self._finished_files + within) / max(1, p.file_count))
         self.overall_bar.setValue(int(done * 1000))
         if done > 0.01:
             self.eta_label.setText(f"{p.elapsed_s:.0f} s elapsed, about {format_eta(p.elapsed_s * (1 - done) / done)} left")
 
     def _on_item_done(self, item: BatchItem) -> None:
+        self._finished_files += 1
         text = f"{item.status}: {item.rel}"
         if item.status == "done":
             text += f"  ({item.frames} frames, {item.seconds:.1f} s)"

@@ -160,7 +160,9 @@ class TrackStage(Stage):
         if self._mot is None or self._mot_source != frame.source_id:
             self._close_mot()
             name = Path(frame.source_id.split("?")[0]).stem or "source"
-            self._mot = MotSink(self.params.mot_path.replace("{source}", name))
+            # written under a temporary name and renamed when the file is done (next source, reset or close),
+            # so a crash or a killed batch worker never leaves a MOT file that looks complete
+            self._mot = MotSink(self.params.mot_path.replace("{source}", name), atomic=True)
             self._mot_source = frame.source_id
         self._mot.write(frame)
 

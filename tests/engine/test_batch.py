@@ -138,3 +138,32 @@ def test_mot_files_written_by_track_are_complete_per_file_in_workers(batch_dir: 
     assert one.count("done") == two.count("done") == 3
     assert {p.name: p.read_text() for p in mot.iterdir()} == first  # renamed as each file finished, none left .part
     assert {"a_good.txt", "b_good.txt"} <= set(first) and first["a_good.txt"].count("\n") > 10
+
+
+def test_a_killed_worker_fails_its_files_with_a_sentence_and_resume_finishes_them(tmp_path: Path) -> None:
+    import multiprocessing
+    import os
+    import signal
+
+    src = tmp_path / "in"
+    frames, _ = moving_object_frames(600, size=(320, 180), radius=15, speed=0)  # long enough to be killed mid-way
+    for name in ("a", "b", "c"):
+        write_clip(src / f"{name}.mp4", frames)
+    killed = []
+
+    def kill_a_worker(progress) -> None:  # noqa: ANN001 - BatchProgress
+        if not killed and progress.frame > 0:
+            victim = multiprocessing.active_children()[0]
+            os.kill(victim.pid, signal.SIGKILL)
+            killed.append(victim.pid)
+
+    out = tmp_path / "out"
+    first = run_batch(src, SPEC, out, workers=2, on_progress=kill_a_worker)
+    assert killed
+    failed = first.failed
+    assert failed and all("worker process stopped before finishing" in i.error and "--resume" in i.error for i in failed)
+    again = run_batch(src, SPEC, out, workers=2, resume=True)
+    assert again.count("failed") == 0 and again.count("done") == len(failed)
+    for name in ("a", "b", "c"):
+        assert len((out / f"{name}.jsonl").read_text().splitlines()) == 600 and frames_in(out / f"{name}.mp4") == 600
+    assert [p.name for p in out.iterdir() if ".part" in p.name] == []  # what the killed worker left was redone

@@ -49,6 +49,12 @@ def prepare(images: list[np.ndarray], size: int, mean: tuple[float, ...] = IMAGE
     return out
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise probabilities from (N, classes) logits (shifted by each row's maximum, so exp never overflows)."""
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def confusion_matrix(true: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
     """(classes, classes) counts: row = true class, column = predicted class."""
     matrix = np.zeros((classes, classes), np.int64)
@@ -226,9 +232,7 @@ class TaughtClassifier:
 
             with torch.no_grad():
                 logits = self.model.module(torch.from_numpy(x).to(self.device)).float().cpu().numpy()
-        logits = logits - logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
+        return softmax(logits)
 
 
 @dataclass

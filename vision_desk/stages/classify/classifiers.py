@@ -39,12 +39,6 @@ def imagenet_arch(model: str) -> str | None:
     return next((arch for arch, b in BACKBONES.items() if b.manifest == model), None)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    logits = logits - logits.max(axis=1, keepdims=True)
-    e = np.exp(logits)
-    return e / e.sum(axis=1, keepdims=True)
-
-
 class TaughtRunner:
     """A taught model folder."""
 
@@ -115,11 +109,13 @@ class ImageNetRunner:
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         import torch
 
+        from vision_desk.teach.model import softmax
+
         if not images:
             return np.zeros((0, len(self.labels)), np.float32)
         with torch.no_grad():
             batch = torch.cat([self._net.tensor(image) for image in images]).to(self._device)
-            return _softmax(self._net.module(batch).float().cpu().numpy())
+            return softmax(self._net.module(batch).float().cpu().numpy())
 
     def explainer(self) -> Any:
         return self._net

@@ -12,15 +12,17 @@ from vision_desk.engine.params import StageParams
 from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
 
-_IMAGE_CACHE: dict[tuple[str, float], np.ndarray] = {}
+_IMAGE_CACHE: dict[tuple[str, float, int], np.ndarray] = {}
+_IMAGE_CACHE_SIZE = 4  # a few files are in use at a time (a template, a reference, a logo): each read once
 
 
-def read_image_file(path: str, what: str) -> np.ndarray:
-    """Reads a BGR image once per file version (path and modification time).
+def read_image_file(path: str, what: str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """Reads an image once per file version (path and modification time); BGR unless ``flags`` say otherwise.
 
     Args:
         path: the file the user picked.
         what: names the parameter in the error message, e.g. "template".
+        flags: cv2.imread flags; ``cv2.IMREAD_UNCHANGED`` keeps an alpha channel (and 16-bit depth).
 
     Raises:
         VisionDeskError: the file is missing or is not an image OpenCV can read.
@@ -29,15 +31,24 @@ def read_image_file(path: str, what: str) -> np.ndarray:
         mtime = os.path.getmtime(path)
     except OSError:
         raise VisionDeskError(f"{what}: the image file '{path}' does not exist; pick an existing PNG or JPEG file.") from None
-    key = (os.path.abspath(path), mtime)
+    key = (os.path.abspath(path), mtime, flags)
     if key not in _IMAGE_CACHE:
-        # imdecode rather than imread: it copes with non-ASCII paths on Windows.
-        image = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+        image = _decode(path, flags)
         if image is None:
             raise VisionDeskError(f"{what}: '{path}' is not an image OpenCV can read; pick a PNG or JPEG file.")
-        _IMAGE_CACHE.clear()  # one or two files are in use at a time; never grow without bound
+        while len(_IMAGE_CACHE) >= _IMAGE_CACHE_SIZE:  # never grow without bound: the oldest goes
+            del _IMAGE_CACHE[next(iter(_IMAGE_CACHE))]
         _IMAGE_CACHE[key] = image
     return _IMAGE_CACHE[key]
+
+
+def _decode(path: str, flags: int) -> np.ndarray | None:
+    """The decoded image, or None where the path is a folder, unreadable, empty or not an image."""
+    try:
+        data = np.fromfile(path, np.uint8)  # imdecode rather than imread: it copes with non-ASCII paths on Windows
+    except OSError:
+        return None
+    return cv2.imdecode(data, flags) if data.size else None
 
 
 def clip_rect(rect: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[int, int, int, int] | None:

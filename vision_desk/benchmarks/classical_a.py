@@ -1,4 +1,4 @@
-"""Classical toolbox rows (colour, geometry, filters, thresholds, morphology, edges, contours, histograms) at 720p.
+"""Classical toolbox rows (colour, geometry, filters, thresholds, morphology, edges, contours, histograms, noise) at 720p.
 
 Each family's stages run as one chain through the engine over the same
 clip; the baseline is a bare ``cv2.VideoCapture`` read of that clip, measured
@@ -32,6 +32,7 @@ FAMILIES: dict[str, list[dict]] = {
               {"stage": "edges", "params": {"method": "canny_auto"}}],
     "Contours": [{"stage": "contours"}],
     "Histograms": [{"stage": "histogram"}, {"stage": "equalize"}, {"stage": "dominant_colors"}],
+    "Noise": [{"stage": "noise", "params": {"kind": k}} for k in ("gaussian", "salt_pepper", "speckle", "poisson")],
 }
 DENOISE = [{"stage": "denoise"}]
 

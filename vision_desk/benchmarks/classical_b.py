@@ -32,6 +32,8 @@ def families(template: Path) -> dict[str, list[dict]]:
         "Segmentation": [{"stage": "watershed"}, {"stage": "grabcut"}, {"stage": "inpaint"}],
         "Analysis": [{"stage": "blur_detect"}, {"stage": "compare"}],
         "Effects": [{"stage": s} for s in ("tilt_shift", "stylize", "detail", "pencil", "cartoon")],
+        "Drawing": [{"stage": "draw", "params": {"text": "{time}\\n#{frame} {source}"}}, {"stage": "draw_rect"}, {"stage": "draw_line"},
+                    {"stage": "draw_circle"}, {"stage": "draw_image", "params": {"image": str(template), "opacity": 0.7}}],
     }
 
 

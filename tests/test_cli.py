@@ -84,10 +84,10 @@ def test_stages_json_lists_the_values_and_columns_each_stage_writes() -> None:
         sid: (declared[sid].values, declared[sid].columns) for sid in stages}
     assert len(stages) > 60
     assert stages["detect"]["values"]["detect_count"] and stages["motion"]["values"]["motion_count"]
-    assert stages["hog"]["values"].keys() == {"hog_count"} and stages["ocr"]["columns"].keys() == {"polygon", "text"}
+    assert stages["hog"]["values"].keys() == {"hog_count"} and stages["ocr"]["columns"].keys() == {"polygon", "text", "text_score"}
     assert "<name>_in_<class>" in stages["count"]["values"] and stages["blur"]["values"] == {}
     text = cli("stages").stdout
-    assert "      values: hog_count\n" in text and "      columns: polygon, text\n" in text
+    assert "      values: hog_count\n" in text and "      columns: polygon, text, text_score\n" in text
 
 
 def test_stages_lists_each_parameters_old_names() -> None:

@@ -96,7 +96,8 @@ def resolve(name_or_path: str) -> Path:
 
     A path (anything with a separator or an existing file) is used as it is.
     A manifest name is looked up in the models folder only: it is never
-    downloaded here.
+    downloaded here. Any other bare file name (``plates.pt``) is looked up in
+    the models folder too, where users put models of their own.
     """
     candidate = Path(name_or_path).expanduser()
     if candidate.exists():
@@ -112,13 +113,22 @@ def resolve(name_or_path: str) -> Path:
             f"fetch it with: {PULL_COMMAND} {known.name}",
             [MissingModel(name_or_path, known.name, str(known.path.parent))],
         )
-    missing = [MissingModel(name_or_path, None, str(candidate.parent.absolute()))]
     if os.sep in name_or_path or "/" in name_or_path:
+        missing = [MissingModel(name_or_path, None, str(candidate.parent.absolute()))]
         raise ModelMissingError(f"model file {candidate} not found; check the path.", missing)
+    own = models_dir() / name_or_path  # the user's own models live beside the downloaded ones
+    if own.exists():
+        return own
+    if candidate.suffix:  # a file name, e.g. a preset's plates.pt that the user brings
+        raise ModelMissingError(
+            f"model file '{name_or_path}' is not in the models folder {own.parent}; "
+            "put your model there under that name, or set the stage's model to its path.",
+            [MissingModel(name_or_path, None, str(own.parent))],
+        )
     raise ModelMissingError(
         f"model '{name_or_path}' is neither a file nor a known model name; "
         "give a path, or see 'vision-desk models list'.",
-        missing,
+        [MissingModel(name_or_path, None, str(candidate.parent.absolute()))],
     )
 
 

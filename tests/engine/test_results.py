@@ -24,6 +24,16 @@ def test_merge_keeps_columns_aligned() -> None:
     assert m[m.score > 0.85].label.tolist() == ["person", "qr"]
 
 
+def test_rows_select_a_stages_objects_of_one_label_in_any_case() -> None:
+    det = Detections.from_boxes([[0, 0, 1, 1]] * 2, ["Plate", "car"], source="detect").merge(
+        Detections.from_boxes([[0, 0, 1, 1]], "plate", source="contours"))
+    assert det.rows().tolist() == [0, 1, 2]
+    assert det.rows("detect").tolist() == [0, 1]
+    assert det.rows(label="PLATE").tolist() == [0, 2]
+    assert det.rows("detect", "plate").tolist() == [0]
+    assert det.rows("faces").tolist() == [] and Detections().rows("detect", "plate").tolist() == []
+
+
 def test_records_are_json_ready() -> None:
     d = Detections.from_boxes(np.array([[1.234, 2, 3, 4]]), ["text"], [0.5], track_id=[7], polygon=[np.array([[1, 2], [3, 4], [5, 6]])], text=["Hi"])
     rec = d.to_records()[0]

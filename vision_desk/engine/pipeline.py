@@ -220,7 +220,10 @@ class StageSlot:
 
     @property
     def run_mode(self) -> str:
-        """The stage's ``run`` parameter ("auto", "sync" or "async"); "sync" for a stage that may only run in order."""
+        """The stage's ``run`` parameter ("auto", "sync" or "async"); "sync" for a stage that may only run in order
+        (one without the parameter, or whose parameters tie it to the frame loop: :meth:`Stage.in_frame_order`)."""
+        if type(self.stage).in_frame_order(self.params):
+            return "sync"
         return str(getattr(self.params, "run", "sync"))
 
     @property

@@ -128,6 +128,19 @@ class Detections:
             keep &= self.label == label
         return self[keep]
 
+    def rows(self, source: str = "", label: str = "") -> np.ndarray:
+        """Indices of the objects of stage ``source`` labelled ``label`` (in any case); an empty filter takes every row.
+
+        The selection stages that work on other stages' objects share (``track``'s ``source``, ``classify``'s
+        ``of_class``, the text stages' ``source`` and ``of_class``).
+        """
+        keep = np.ones(len(self), bool)
+        if source:
+            keep &= self.source == source
+        if label:
+            keep &= np.array([str(name).lower() == label.lower() for name in self.label], bool)
+        return np.flatnonzero(keep)
+
     def merge(self, other: "Detections") -> "Detections":
         """All rows of self followed by all rows of other; missing columns are filled with None."""
         if other.empty:

@@ -85,6 +85,16 @@ class Stage:
     def __init__(self, params: StageParams | None = None) -> None:
         self.params = params if params is not None else self.Params()
 
+    @classmethod
+    def in_frame_order(cls, params: StageParams) -> bool:
+        """Whether, with these parameters, the stage must run on the frame loop, never in an async lane.
+
+        A lane hands back only the rows a stage added (their ``source`` is its id), so a stage that writes
+        onto the objects of another stage (ocr or codes reading inside detect's boxes) says so here, and its
+        ``run: auto`` stays in order in live runs too.
+        """
+        return False
+
     # -- lifecycle (all called on the processing thread) ---------------------
     def setup(self) -> None:
         """Loads models or other resources; raise VisionDeskError with a clear message on failure."""

@@ -61,6 +61,12 @@ def padded_box(xyxy: Sequence[float], width: int, height: int, padding: float = 
             min(width, int(np.ceil(x2 + dx))), min(height, int(np.ceil(y2 + dy))))
 
 
+def object_crop(image: np.ndarray, xyxy: Sequence[float], padding: float = OBJECT_PADDING) -> np.ndarray:
+    """The box's pixels with ``padding`` of its size added on each side, clipped to the image (at least 1 x 1)."""
+    x1, y1, x2, y2 = padded_box(xyxy, image.shape[1], image.shape[0], padding)
+    return image[y1:max(y1 + 1, y2), x1:max(x1 + 1, x2)]
+
+
 def labels_in(detections: Detections) -> list[str]:
     """The distinct object labels of a frame, sorted."""
     return sorted({str(label) for label in detections.label if label is not None and str(label)})
@@ -73,15 +79,8 @@ def object_crops(image: np.ndarray, detections: Detections, label: str = "",
     Objects whose crop is smaller than :data:`MIN_CROP` on a side are left out. The label is matched as the
     ``classify`` stage's ``of_class`` is, so the objects captured are the objects it will classify.
     """
-    h, w = image.shape[:2]
-    crops = []
-    for box, name in zip(detections.xyxy, detections.label):
-        if label and str(name).lower() != label.lower():
-            continue
-        x1, y1, x2, y2 = padded_box(box, w, h, padding)
-        if x2 - x1 >= MIN_CROP and y2 - y1 >= MIN_CROP:
-            crops.append(image[y1:y2, x1:x2])
-    return crops
+    crops = (object_crop(image, detections.xyxy[i], padding) for i in detections.rows(label=label))
+    return [crop for crop in crops if min(crop.shape[:2]) >= MIN_CROP]
 
 
 def capture(source: str, dataset: Path, name: str, *, every: int = 1, limit: int = 0, region: Region | None = None,

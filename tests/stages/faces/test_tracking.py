@@ -1,4 +1,5 @@
-"""Face track ids (from tracked person boxes or the faces' own ByteTrack, the track stage's) and identity voting per track."""
+"""Face track ids (from tracked person boxes or the faces' own ByteTrack, the track stage's) and identity voting per track
+(the voter itself: tests/stages/test_voting.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,6 @@ from vision_desk.stages.faces.recognize import UNKNOWN
 from vision_desk.stages.faces.swap import swap_face
 from vision_desk.stages.detection.track import TrackParams, TrackStage
 from vision_desk.stages.detection.tracker import BoxTracker
-from vision_desk.stages.faces.tracking import IdentityVoter
 
 # Person boxes in zidane.jpg as a tracker would report them (measured by eye): Ancelotti, and Zidane with
 # his pointing arm, a wide box that also holds Ancelotti's face centre.
@@ -58,24 +58,6 @@ def test_the_face_tracker_gives_new_faces_new_ids_and_forgets_old_ones():
     assert ids(b) == [2]  # track 1 missed three times: forgotten
     assert ids(a) == [-1]
     assert ids(a) == [3]
-
-
-def test_voter_holds_the_majority_name_against_a_flicker():
-    voter = IdentityVoter(window=5)
-    for _ in range(3):
-        voter.vote("t", "Ada", 0.8)
-    assert voter.vote("t", UNKNOWN, 0.3) == ("Ada", pytest.approx(0.8))
-    assert voter.vote("t", UNKNOWN, 0.3)[0] == "Ada"  # 3 against 2
-    assert voter.vote("t", UNKNOWN, 0.3)[0] == UNKNOWN  # the window slid: 2 against 3
-    assert voter.vote("other", "Bob", 0.7) == ("Bob", pytest.approx(0.7))
-
-
-def test_voter_forgets_tracks_gone_for_too_long():
-    voter = IdentityVoter(window=5, max_age=2)
-    voter.vote("t", "Ada", 0.9)
-    for _ in range(3):
-        voter.next_round()
-    assert voter.vote("t", UNKNOWN, 0.2) == (UNKNOWN, pytest.approx(0.2))
 
 
 @pytest.fixture(scope="module")

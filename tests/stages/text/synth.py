@@ -77,3 +77,34 @@ def page_on_table(yaw: float = 25, pitch: float = -20, roll: float = 8, table: s
     quad = plane_quad((480, 300), w * 0.9, h * 0.9, yaw, pitch, roll)
     background = cv2.convertScaleAbs(photo(table, (960, 600)), alpha=0.55)
     return paste_quad(background, page, quad), quad
+
+
+#: Plates of the moving-plates clip: text, top-left corner on the first frame, pixels moved per frame.
+PLATES = (("AB12", (20, 30), (9, 2)), ("XY98", (300, 150), (-8, -2)), ("KM47", (40, 210), (6, -1)))
+PLATE_SIZE = (150, 56)
+
+
+def plate_box(plate: tuple, i: int, size: tuple[int, int] = PLATE_SIZE) -> tuple[int, int, int, int]:
+    """Where a plate of :data:`PLATES` (or a tile of ``size``) lies on frame i: x1, y1, x2, y2."""
+    _, (x, y), (dx, dy) = plate
+    return x + i * dx, y + i * dy, x + i * dx + size[0], y + i * dy + size[1]
+
+
+def moving_plates_frames(n: int, size: tuple[int, int] = (480, 300), patch=None) -> list[np.ndarray]:  # noqa: ANN001
+    """The :data:`PLATES`: white plates, each printed with its own text in a big clear font (or ``patch(text)``'s
+    image instead, e.g. a QR code), drifting across a darkened real photo in different directions, never touching."""
+    background = cv2.convertScaleAbs(photo("coffee", size), alpha=0.3)
+    pw, ph = PLATE_SIZE
+    frames = []
+    for i in range(n):
+        image = background.copy()
+        for plate in PLATES:
+            x, y, _, _ = plate_box(plate, i)
+            if patch is None:
+                cv2.rectangle(image, (x, y), (x + pw - 1, y + ph - 1), (235, 235, 235), -1)
+                cv2.putText(image, plate[0], (x + 12, y + 44), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (20, 20, 20), 3, cv2.LINE_AA)
+            else:
+                tile = patch(plate[0])
+                image[y:y + tile.shape[0], x:x + tile.shape[1]] = tile
+        frames.append(image)
+    return frames

@@ -27,7 +27,7 @@ from vision_desk.engine.stage import Stage
 from vision_desk.errors import VisionDeskError
 from vision_desk.engine.watch import FileWatch
 from vision_desk.stages.classify.classifiers import Classifier, open_classifier
-from vision_desk.teach.capture import OBJECT_PADDING, padded_box, region_pixels
+from vision_desk.teach.capture import OBJECT_PADDING, object_crop, padded_box, region_pixels
 
 #: A track unseen for this many frames is forgotten.
 FORGET_AFTER = 90
@@ -164,7 +164,7 @@ class ClassifyStage(Stage):
         n = len(det)
         labels: list[str | None] = [None] * n
         scores: list[float | None] = [None] * n
-        rows = [i for i in range(n) if not p.of_class or str(det.label[i]).lower() == p.of_class.lower()]
+        rows = det.rows(label=p.of_class).tolist()
         keys = [int(det.track_id[i]) if det.track_id[i] >= 0 else ("row", self._frames, i) for i in rows]
         due = [(i, key) for i, key in zip(rows, keys) if self._due(key)]
         if due:
@@ -249,12 +249,6 @@ class ClassifyStage(Stage):
 def _region_slice(shape: tuple[int, int], region: list[float]) -> tuple[slice, slice]:
     x1, y1, x2, y2 = region_pixels(tuple(region), shape[1], shape[0])
     return slice(y1, max(y1 + 1, y2)), slice(x1, max(x1 + 1, x2))
-
-
-def object_crop(image: np.ndarray, xyxy: np.ndarray, padding: float) -> np.ndarray:
-    """The box's pixels with ``padding`` of its size added on each side, clipped to the image (as captured)."""
-    x1, y1, x2, y2 = padded_box(xyxy, image.shape[1], image.shape[0], padding)
-    return image[y1:max(y1 + 1, y2), x1:max(x1 + 1, x2)]
 
 
 def draw_bars(canvas: np.ndarray, probs: np.ndarray, labels: list[str], top_k: int, origin: tuple[int, int]) -> None:

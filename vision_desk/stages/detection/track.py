@@ -89,10 +89,6 @@ class TrackStage(Stage):
         self._close_mot()
 
     # -- tracking ------------------------------------------------------------
-    def _rows(self, det: Detections) -> np.ndarray:
-        src = self.params.source
-        return np.flatnonzero(det.source == src) if src else np.arange(len(det))
-
     def _class_ids(self, det: Detections, rows: np.ndarray) -> np.ndarray:
         ids = det.class_id[rows].astype(np.float32)
         for k, i in enumerate(rows):
@@ -102,7 +98,7 @@ class TrackStage(Stage):
 
     def process(self, frame: Frame) -> None:
         det = frame.detections
-        rows = self._rows(det)
+        rows = det.rows(self.params.source)
         # Results carried from an earlier frame (detect, faces or ocr with every > 1, or running async) are new
         # evidence once, on the first frame that gets them; after that the tracker predicts them along.
         # A source that marks no origin is read anew on each frame.

@@ -15,7 +15,8 @@ from vision_desk.stages.detection.track import TrackParams
 from vision_desk.stages.detection.tracker import BoxTracker
 from vision_desk.stages.faces.backends import FaceBoxes, detect_faces, make_embedder
 from vision_desk.stages.faces.recognize import UNKNOWN, identify, resolve_threshold
-from vision_desk.stages.faces.tracking import IdentityVoter, person_tracks, tracks_containing
+from vision_desk.stages.faces.tracking import person_tracks, tracks_containing
+from vision_desk.stages.voting import TrackVoter
 
 FACES_ID = "faces"
 
@@ -94,7 +95,7 @@ class FacesStage(Stage):
         self._matrix = np.zeros((0, 0), np.float32)
         self._tracker: BoxTracker | None = None
         self._coasting = False  # the last detection round went through self._tracker
-        self._voter = IdentityVoter(self.params.vote_window)
+        self._voter: TrackVoter[str] = TrackVoter(self.params.vote_window)
         self._count = 0
         self._last: Detections | None = None
         self._origin: ResultOrigin | None = None  # where self._last was found

@@ -10,6 +10,10 @@ OpenCV itself (whose decoder turns non-UTF-8 bytes into Latin-1 text). Where
 zbar reads no EAN/UPC barcode, OpenCV's barcode module tries (it copes with
 steeper perspective); its numbers are kept only when their check digit holds.
 
+With ``source`` set, codes are read inside each object of that stage instead
+(a QR code on each parcel a detector finds), and the payload goes onto the
+object (:mod:`vision_desk.stages.text.objects`).
+
 Payloads are reported as text: the UTF-8 text when the bytes are valid UTF-8,
 otherwise the base64 of the bytes with ``payload_encoding`` set to ``base64``
 (see :func:`payload_bytes`). Payloads are data only: a URL is never opened.
@@ -23,6 +27,7 @@ from typing import Literal
 
 import cv2
 import numpy as np
+from pydantic import model_validator
 
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
@@ -30,6 +35,7 @@ from vision_desk.engine.results import Detections
 from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.stages.basic import to_gray
 from vision_desk.stages.text import roi as roi_tools
+from vision_desk.stages.text.objects import MARGIN_HELP, OF_CLASS_HELP, SOURCE_HELP, ObjectReader, check_source, set_column
 
 CodeType = Literal["qr", "ean13", "ean8", "upca", "upce", "code128", "code39", "code93", "itf", "codabar", "databar", "databar_exp"]
 DEFAULT_TYPES: list[str] = ["qr", "ean13", "ean8", "upce", "code128", "code39", "code93", "itf", "codabar", "databar", "databar_exp"]
@@ -230,6 +236,14 @@ class CodesParams(AnalysisParams):
     roi: tuple[int, int, int, int] = param((0, 0, 0, 0), widget="rect", help=roi_tools.ROI_HELP)
     forget_after: int = param(30, ge=1, le=100_000, help="Frames a code may go unseen and still be the same sighting (no new event when it is read again).")
     log_events: bool = param(True, help="Log an event each time a code comes into view.")
+    source: str = param("", help=SOURCE_HELP)
+    of_class: str = param("", help=OF_CLASS_HELP)
+    margin: float = param(0.1, ge=0.0, le=1.0, step=0.05, help=MARGIN_HELP + " A code needs its white border.")
+
+    @model_validator(mode="after")
+    def _source_fits(self) -> "CodesParams":
+        check_source(CodesStage.id, self.source, self.roi, self.run)
+        return self
 
 
 @dataclass
@@ -252,30 +266,72 @@ class CodesStage(Stage):
     title = "QR and barcodes"
     category = "Text & codes"
     help = ("Reads QR codes and barcodes (EAN, UPC, Code 128, Code 39, ITF...) with zbar, OpenCV as a fallback; "
-            "a code seen on consecutive frames is one sighting with one event. URLs are never opened.")
+            "a code seen on consecutive frames is one sighting with one event. With a source, reads inside each of "
+            "that stage's objects and puts the payload on the object. URLs are never opened.")
     Params = CodesParams
     values = {"codes_count": "Codes in view (one object each).", "codes_scanned": "Sightings so far (a code that stays in view is one).",
               "codes_distinct": "Different codes seen so far."}
-    columns = {"polygon": "The code's outline.", "code_type": "QRCODE, EAN13, CODE128 ...", "payload": "The content as text.",
+    columns = {"polygon": "The code's outline.", "code_type": "QRCODE, EAN13, CODE128 ...",
+               "payload": "The content as text (with source: on the source's object, kept per track).",
                "payload_encoding": "How payload encodes the bytes: utf-8, or base64 for binary content."}
+
+    @classmethod
+    def in_frame_order(cls, params: StageParams) -> bool:
+        return bool(getattr(params, "source", ""))
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
-        self._memory = _Memory()
+        self.reset()
 
     def reset(self) -> None:
         self._memory = _Memory()
+        # A code is checksummed, so one read is right: the vote of one only carries it over frames that miss it.
+        self._objects: ObjectReader[tuple[str, bytes]] = ObjectReader(window=1)
 
     def process(self, frame: Frame) -> None:
         p = self.params
+        if p.source:
+            self._read_objects(frame)
+            return
         part, (ox, oy) = roi_tools.crop(frame.image, p.roi)
         codes = decode_codes(part, p.types, opencv_fallback=p.opencv_fallback) if part.size else []
-        mem = self._memory
-        mem.tick += 1
-        rows = []
         for code in codes:
             code.polygon = code.polygon + np.float32([ox, oy])
-            key = (code.code_type, code.data)
+        rows = self._sight(frame, [(c.code_type, c.data) for c in codes])
+        texts = [payload_text(c.data) for c in codes]
+        frame.add(Detections.from_boxes(
+            [roi_tools.polygon_box(c.polygon) for c in codes], [c.code_type for c in codes],
+            track_id=rows, source=self.id,
+            polygon=[np.round(c.polygon, 1).tolist() for c in codes],
+            code_type=[c.code_type for c in codes],
+            payload=[t for t, _ in texts], payload_encoding=[e for _, e in texts],
+        ))
+
+    def _read_objects(self, frame: Frame) -> None:
+        p = self.params
+        det = frame.detections
+
+        def read(crop: np.ndarray) -> tuple[tuple[str, bytes], float] | None:
+            codes = decode_codes(crop, p.types, opencv_fallback=p.opencv_fallback)
+            if not codes:
+                return None
+            largest = max(codes, key=lambda c: cv2.contourArea(c.polygon.reshape(-1, 1, 2)))
+            return (largest.code_type, largest.data), 1.0
+
+        found = self._objects.read(frame.image, det, det.rows(p.source, p.of_class), p.margin, read)
+        self._sight(frame, [code for code, _ in found.values()])
+        columns = {i: (kind, *payload_text(data)) for i, ((kind, data), _) in found.items()}
+        for k, name in enumerate(("code_type", "payload", "payload_encoding")):
+            set_column(det, name, {i: values[k] for i, values in columns.items()})
+
+    def _sight(self, frame: Frame, codes: list[tuple[str, bytes]]) -> list[int]:
+        """Counts the codes in view as sightings (logging the new ones) and returns each one's sighting id."""
+        p = self.params
+        mem = self._memory
+        mem.tick += 1
+        ids = []
+        for code_type, data in codes:
+            key = (code_type, data)
             seen = mem.sightings.get(key)
             if seen is None or mem.tick - seen.last_tick > p.forget_after:
                 seen = mem.sightings[key] = _Sighting(mem.next_id, mem.tick)
@@ -283,23 +339,16 @@ class CodesStage(Stage):
                 mem.scans += 1
                 mem.distinct.add(key)
                 if p.log_events:
-                    frame.events.append(f"code {code.code_type}: {code.payload}")
+                    frame.events.append(f"code {code_type}: {payload_text(data)[0]}")
             seen.last_tick = mem.tick
-            rows.append((code, seen.id))
+            ids.append(seen.id)
         # Forget sightings long gone so the memory stays small on endless streams.
         for key in [k for k, s in mem.sightings.items() if mem.tick - s.last_tick > p.forget_after]:
             del mem.sightings[key]
-        texts = [payload_text(c.data) for c, _ in rows]
-        frame.add(Detections.from_boxes(
-            [roi_tools.polygon_box(c.polygon) for c, _ in rows], [c.code_type for c, _ in rows],
-            track_id=[i for _, i in rows], source=self.id,
-            polygon=[np.round(c.polygon, 1).tolist() for c, _ in rows],
-            code_type=[c.code_type for c, _ in rows],
-            payload=[t for t, _ in texts], payload_encoding=[e for _, e in texts],
-        ))
-        frame.values["codes_count"] = len(rows)
+        frame.values["codes_count"] = len(codes)
         frame.values["codes_scanned"] = mem.scans
         frame.values["codes_distinct"] = len(mem.distinct)
+        return ids
 
     def draw(self, canvas: np.ndarray, frame: Frame) -> None:
         roi_tools.draw(canvas, self.params.roi)

@@ -8,6 +8,10 @@ when a tracker ran earlier in the pipeline, else by sparse optical flow
 (Lucas-Kanade) of corner points inside each region. Text does not change at
 30 fps, so reading every 5th or 10th frame costs little and keeps the overlay
 on the text.
+
+With ``source`` set (licence plates: ``source: detect`` after a plate
+detector and ``track``) it reads inside each object of that stage instead and
+puts the text on the object (:mod:`vision_desk.stages.text.objects`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any, Literal
 
 import cv2
 import numpy as np
+from pydantic import model_validator
 
 from vision_desk.engine.frame import Frame, ResultOrigin
 from vision_desk.engine.params import StageParams, param
@@ -26,10 +31,13 @@ from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.stages.basic import to_gray
 from vision_desk.stages.text import roi as roi_tools
 from vision_desk.stages.text.lines import join_tilted_words
+from vision_desk.stages.text.objects import MARGIN_HELP, OF_CLASS_HELP, SOURCE_HELP, ObjectReader, check_source, set_column
 
 
 #: Boxes whose longer side is at most this many pixels are dropped (EasyOCR's 20 also drops lone digits).
 MIN_TEXT_SIZE = 10
+#: Object crops lower than this many pixels are enlarged to it before reading.
+MIN_OBJECT_HEIGHT = 64
 
 
 @dataclass
@@ -91,6 +99,22 @@ def read_text(reader: Any, image: np.ndarray, *, confidence: float = 0.4, roi: t
         if conf >= confidence and text.strip()
     ]
     return merge_paragraphs(regions) if paragraph else reading_order(regions)
+
+
+def read_object_text(reader: Any, crop: np.ndarray, *, confidence: float = 0.4, allowlist: str = "",
+                     detector_size: int = 960) -> tuple[str, float] | None:
+    """The text inside one object's crop as one string (its lines in reading order) and their mean confidence.
+
+    Crops lower than :data:`MIN_OBJECT_HEIGHT` are enlarged first: the text detector misses letters only a
+    few pixels tall, as on a distant plate. None when no text is read.
+    """
+    if crop.shape[0] < MIN_OBJECT_HEIGHT:
+        scale = MIN_OBJECT_HEIGHT / crop.shape[0]
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    regions = read_text(reader, crop, confidence=confidence, allowlist=allowlist, detector_size=detector_size)
+    if not regions:
+        return None
+    return " ".join(r.text for r in regions), float(np.mean([r.score for r in regions]))
 
 
 def reading_order(regions: list[TextRegion]) -> list[TextRegion]:
@@ -187,18 +211,33 @@ class OcrParams(AnalysisParams):
     new_text_only: bool = param(True, help="Log each distinct text once per video; off logs a text each time it comes back into view.")
     detector_size: int = param(960, ge=320, le=4096, step=32, help="Longest side the text detector works at: smaller is faster (a 720p frame at 960 takes about half the time of 1280), larger finds smaller text.")
     device: Literal["auto", "cpu", "cuda", "mps"] = param("auto", help="Where EasyOCR runs: auto picks CUDA, then Apple MPS, then the CPU.")
+    source: str = param("", help=SOURCE_HELP)
+    of_class: str = param("", help=OF_CLASS_HELP)
+    margin: float = param(0.1, ge=0.0, le=1.0, step=0.05, help=MARGIN_HELP)
+    vote_window: int = param(9, ge=1, le=300, help="With source: a tracked object's text is the most frequent of its last this many reads, so one misread does not show.")
+
+    @model_validator(mode="after")
+    def _source_fits(self) -> "OcrParams":
+        check_source(OcrStage.id, self.source, self.roi, self.run)
+        return self
 
 
 class OcrStage(Stage):
     id = "ocr"
     title = "OCR (EasyOCR)"
     category = "Text & codes"
-    help = ("Reads printed text with EasyOCR; each line (or paragraph) is an object with its outline, text and confidence. "
-            "Heavy: seconds per 720p frame on a CPU, so use 'every N frames' or a region of interest.")
+    help = ("Reads printed text with EasyOCR; each line (or paragraph) is an object with its outline, text and confidence, "
+            "or, with a source, the text inside each of that stage's objects (licence plates) goes onto the object. "
+            "Heavy: seconds per 720p frame on a CPU, so use 'every N frames', a region of interest or a source.")
     Params = OcrParams
     heavy = True
-    values = {"ocr_count": "Text regions (the 'text' objects)."}
-    columns = {"polygon": "The region's outline.", "text": "The text read."}
+    values = {"ocr_count": "Text regions (the 'text' objects); with source: the objects that have a text."}
+    columns = {"polygon": "The region's outline.", "text": "The text read (with source: on the source's object, voted per track).",
+               "text_score": "With source: the text's confidence (the mean over its votes)."}
+
+    @classmethod
+    def in_frame_order(cls, params: StageParams) -> bool:
+        return bool(getattr(params, "source", ""))
 
     def __init__(self, params: StageParams | None = None) -> None:
         super().__init__(params)
@@ -216,6 +255,7 @@ class OcrStage(Stage):
         self._read_on: ResultOrigin | None = None  # the frame the carried regions were read on
         self._logged: set[str] = set()
         self._in_view: set[str] = set()
+        self._objects: ObjectReader[str] = ObjectReader(self.params.vote_window, self.params.every)
 
     def update_params(self, params: StageParams) -> None:
         old = self.params
@@ -228,6 +268,9 @@ class OcrStage(Stage):
         p = self.params
         if self._reader is None:
             self.setup()
+        if p.source:
+            self._read_objects(frame)
+            return
         due = self._tick % p.every == 0
         self._tick += 1
         if due:
@@ -235,7 +278,7 @@ class OcrStage(Stage):
                                 paragraph=p.paragraph, allowlist=p.allowlist, detector_size=p.detector_size)
             if p.every > 1:
                 self._carrier.start(to_gray(frame.image), regions, frame.detections)
-            self._log(frame, regions)
+            self._log(frame, [r.text for r in regions])
             self._read_on = frame.mark(self.id)
         else:
             regions = self._carrier.follow(to_gray(frame.image), frame.detections)
@@ -246,8 +289,22 @@ class OcrStage(Stage):
         ))
         frame.values["ocr_count"] = len(regions)
 
-    def _log(self, frame: Frame, regions: list[TextRegion]) -> None:
-        texts = list(dict.fromkeys(r.text for r in regions))
+    def _read_objects(self, frame: Frame) -> None:
+        p = self.params
+        det = frame.detections
+
+        def read(crop: np.ndarray) -> tuple[str, float] | None:
+            return read_object_text(self._reader, crop, confidence=p.confidence, allowlist=p.allowlist,
+                                    detector_size=p.detector_size)
+
+        found = self._objects.read(frame.image, det, det.rows(p.source, p.of_class), p.margin, read)
+        set_column(det, "text", {i: text for i, (text, _) in found.items()})
+        set_column(det, "text_score", {i: round(score, 4) for i, (_, score) in found.items()})
+        self._log(frame, [text for text, _ in found.values()])
+        frame.values["ocr_count"] = len(found)
+
+    def _log(self, frame: Frame, texts: list[str]) -> None:
+        texts = list(dict.fromkeys(texts))
         for text in texts:
             if (text not in self._logged) if self.params.new_text_only else (text not in self._in_view):
                 frame.events.append(f"text: {text}")

@@ -24,14 +24,16 @@ def skimage_bgr(name: str) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR if image.ndim == 2 else cv2.COLOR_RGB2BGR)
 
 
-def write_clip(path: Path, frames: list[np.ndarray] | np.ndarray, fps: float = 30.0, codec: str = "libx264") -> Path:
-    """Encodes BGR frames to an H.264 MP4 (moov at the end, as most cameras write it)."""
+def write_clip(path: Path, frames: list[np.ndarray] | np.ndarray, fps: float = 30.0, codec: str = "libx264",
+               gop: int | None = None) -> Path:
+    """Encodes BGR frames to an H.264 MP4 (moov at the end, as most cameras write it); ``gop``: a keyframe every N."""
     import av
 
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = frames[0].shape[:2]
+    options = {"g": str(gop), "keyint_min": str(gop), "sc_threshold": "0"} if gop else {}
     with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001), options=options)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         for image in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")):

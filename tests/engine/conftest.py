@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import pytest
+
+from tests.media import moving_object_frames, skimage_bgr, write_clip
 
 from tests.servers.rtsp import RtspServer, rtsp_available
 
@@ -14,3 +19,17 @@ def rtsp_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture()
+def batch_dir(tmp_path: Path) -> Path:
+    src = tmp_path / "in"
+    frames, _ = moving_object_frames(40, size=(320, 180), radius=15)
+    write_clip(src / "a_good.mp4", frames)
+    write_clip(src / "sub" / "b_good.mp4", frames[:25], fps=25)
+    cv2.imwrite(str(src / "c_photo.png"), skimage_bgr("chelsea"))
+    good = (src / "a_good.mp4").read_bytes()
+    (src / "d_truncated.mp4").write_bytes(good[: len(good) // 2])  # moov atom lost
+    (src / "e_empty.mp4").write_bytes(b"")
+    (src / "f_text.mp4").write_text("definitely not a video\n" * 20)
+    return src

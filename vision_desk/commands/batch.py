@@ -20,6 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", "-j", default="auto", metavar="N|auto",
                    help="files processed in parallel, each in its own process with its own models (default auto: one "
                         "per core, at most one per file; 1 runs everything in this process)")
+    p.add_argument("--ray", metavar="auto|ADDRESS",
+                   help="run the files as tasks on a Ray cluster: auto (the cluster this machine joined), HOST:PORT or "
+                        "ray://HOST:PORT; every node must see the inputs, the output folder and the models at the same paths")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     p.set_defaults(func=run)
 
@@ -38,6 +41,10 @@ def run(args: argparse.Namespace) -> int:
         spec = apply_overrides(spec, args.overrides)
     for notice in spec.notices:
         print(f"notice: {notice}", file=sys.stderr)
+    if args.ray:  # join the cluster first: an unreachable one is one sentence, before any progress bar
+        from vision_desk.engine.batch_ray import connect
+
+        connect(args.ray)
     # one overall bar (files done, and the frames of the files in progress), with a line per finished file
     bar = tqdm(total=None, unit="file", desc="batch", file=sys.stderr, dynamic_ncols=True)
     in_progress: dict[str, str] = {}  # file -> "name frames/total"
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         bar.write(msg, file=sys.stderr)
 
     summary = run_batch(args.input_dir, spec, args.out, recursive=args.recursive, resume=args.resume,
-                        video=not args.no_video, annotated=not args.raw, workers=args.workers,
+                        video=not args.no_video, annotated=not args.raw, workers=args.workers, ray=args.ray,
                         on_progress=on_progress, on_item_done=on_item_done)
     bar.close()
     print(

@@ -8,7 +8,8 @@ reset between files; models are loaded once per process.
 
 One function, :func:`process_item`, turns one input into its complete
 outputs; :func:`run_batch` calls it in this process (``workers=1``) or in
-worker processes (:mod:`vision_desk.engine.batch_workers`), files in parallel.
+worker processes (:mod:`vision_desk.engine.batch_workers`), files in parallel,
+or as tasks on a Ray cluster (:mod:`vision_desk.engine.batch_ray`).
 """
 
 from __future__ import annotations
@@ -58,6 +59,11 @@ class BatchItem:
     frames: int = 0
     seconds: float = 0.0
     error: str | None = None
+    span: tuple[int, int] | None = None  # frames [start, end) of a segment of a long file; None: the whole file
+
+    def take_result(self, done: "BatchItem") -> None:
+        """Copies what a worker (process or Ray task) made of its copy of this item."""
+        self.status, self.frames, self.seconds, self.error = done.status, done.frames, done.seconds, done.error
 
 
 @dataclass
@@ -115,6 +121,14 @@ class ImageSink(Sink):
             self._part.unlink(missing_ok=True)
 
 
+def report_progress(latest: dict[int, tuple[int, int | None]], items: list[BatchItem],
+                    on_progress: Callable[[BatchProgress], None] | None, t_start: float) -> None:
+    """Passes on the newest (frames done, frames in total) that workers reported, by item index."""
+    if on_progress:
+        for index, (done, total) in latest.items():
+            on_progress(BatchProgress(index, len(items), items[index], done, total, time.perf_counter() - t_start))
+
+
 def discover_inputs(input_dir: Path, recursive: bool = False) -> list[Path]:
     """Videos and images in the folder (and below it when recursive), in path order."""
     if not input_dir.is_dir():
@@ -142,6 +156,10 @@ def plan(inputs: list[Path], input_dir: Path, out_dir: Path, video: bool) -> lis
     return items
 
 
+#: Segment length for long videos in parallel batches: long enough that a segment's start-up is a small share.
+SEGMENT_SECONDS = 300.0
+
+
 def auto_workers(items: int, cores: int | None = None) -> int:
     """How many worker processes ``--workers auto`` starts: one per core, no more than there are files.
 
@@ -162,6 +180,8 @@ def run_batch(
     video: bool = True,
     annotated: bool = True,
     workers: int | str = 1,
+    ray: str | None = None,
+    segment_seconds: float = SEGMENT_SECONDS,
     on_progress: Callable[[BatchProgress], None] | None = None,
     on_item_done: Callable[[BatchItem], None] | None = None,
     cancel: threading.Event | None = None,
@@ -171,6 +191,11 @@ def run_batch(
     Args:
         workers: processes working on files in parallel: a number, or ``auto`` (:func:`auto_workers`). With 1
             everything runs in this process, as before.
+        ray: the address of a Ray cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``) to run the work items on
+            as Ray tasks instead (:mod:`vision_desk.engine.batch_ray`); ``workers`` is then the cluster's business.
+        segment_seconds: when working in parallel, videos at least 1.5 times this long are cut at keyframes into
+            segments of about this length, processed in parallel and joined (:mod:`vision_desk.engine.batch_segments`);
+            0 never cuts. Pipelines with a stage that carries state between frames are never cut.
     """
     input_dir, out_dir = Path(input_dir), Path(out_dir)
     items = plan(discover_inputs(input_dir, recursive), input_dir, out_dir, video)
@@ -186,14 +211,30 @@ def run_batch(
                 on_item_done(item)
         else:
             todo.append(item)
-    count = auto_workers(len(todo)) if workers == "auto" else max(1, min(int(workers), len(todo) or 1))
-    if count > 1:
-        from vision_desk.engine.batch_workers import run_in_workers
-
-        run_in_workers(items, todo, spec, count, video=video, annotated=annotated, on_progress=on_progress,
-                       on_item_done=on_item_done, cancel=cancel, t_start=t_start)
-    else:
+    wanted = (os.cpu_count() or 1) if workers == "auto" else int(workers)
+    if not todo or (wanted <= 1 and not ray):
         _run_here(items, todo, spec, video, annotated, on_progress, on_item_done, cancel, t_start)
+    else:  # in parallel: long files are cut into segments, and every runner sees only work items
+        from vision_desk.engine.batch_segments import SegmentedBatch
+
+        batch = SegmentedBatch(items, todo, spec, segment_seconds, video=video, resume=resume,
+                               on_progress=on_progress, on_item_done=on_item_done)
+        work = batch.work
+        if ray:
+            from vision_desk.engine.batch_ray import run_on_ray
+
+            run_on_ray(work, work, spec, ray, video=video, annotated=annotated, on_progress=batch.progress,
+                       on_item_done=batch.done, cancel=cancel, t_start=t_start)
+        else:
+            from vision_desk.engine.batch_workers import run_in_workers
+
+            count = auto_workers(len(work)) if workers == "auto" else max(1, min(wanted, len(work)))
+            if count > 1:
+                run_in_workers(work, work, spec, count, video=video, annotated=annotated,
+                               on_progress=batch.progress, on_item_done=batch.done, cancel=cancel, t_start=t_start)
+            else:
+                _run_here(work, work, spec, video, annotated, batch.progress, batch.done, cancel, t_start)
+        batch.finish_all()
     summary.seconds = time.perf_counter() - t_start
     return summary
 
@@ -233,7 +274,7 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
     """
     is_image = item.input.suffix.lower() in IMAGE_EXTENSIONS
     uri = SourceURI("image" if is_image else "file", str(item.input), {}, str(item.input))
-    source = ImageSequenceSource(uri) if is_image else VideoFileSource(uri)
+    source = ImageSequenceSource(uri) if is_image else VideoFileSource(uri, span=item.span)
     sinks: list[Sink] = []
     t0 = time.perf_counter()
     try:

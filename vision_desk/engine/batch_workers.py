@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 import queue
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable
 
-from vision_desk.engine.batch import BatchItem, BatchProgress, ItemStatus, process_item
+from vision_desk.engine.batch import BatchItem, BatchProgress, ItemStatus, process_item, report_progress
 from vision_desk.engine.pipeline import Pipeline, PipelineSpec, spec_from_dict
 
 #: The thread-pool variables the libraries a pipeline may load read at start-up.
@@ -98,7 +97,7 @@ def _settle(item: BatchItem, future: Future) -> None:
         item.error = (f"the worker process stopped before finishing {item.rel} (killed or out of memory); "
                       "run the batch again with --resume to finish it")
         return
-    item.status, item.frames, item.seconds, item.error = result.status, result.frames, result.seconds, result.error
+    item.take_result(result)
 
 
 def _relay(progress: Any, items: list[BatchItem], on_progress: Callable[[BatchProgress], None] | None,
@@ -111,6 +110,4 @@ def _relay(progress: Any, items: list[BatchItem], on_progress: Callable[[BatchPr
         except queue.Empty:
             break
         latest[index] = (done, total)
-    if on_progress:
-        for index, (done, total) in latest.items():
-            on_progress(BatchProgress(index, len(items), items[index], done, total, time.perf_counter() - t_start))
+    report_progress(latest, items, on_progress, t_start)

@@ -95,6 +95,16 @@ class Stage:
         """
         return False
 
+    @classmethod
+    def carries_state(cls, params: StageParams) -> bool:
+        """Whether, with these parameters, a frame's results depend on earlier frames (a tracker, a counter, a
+        background model, a model run every N frames).
+
+        A batch cuts long files into segments only for pipelines with no such stage. By default a stage
+        carries state when it has state to reset; a stage whose state only matters for some settings says so.
+        """
+        return cls.reset is not Stage.reset
+
     # -- lifecycle (all called on the processing thread) ---------------------
     def setup(self) -> None:
         """Loads models or other resources; raise VisionDeskError with a clear message on failure."""

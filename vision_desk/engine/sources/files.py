@@ -14,15 +14,21 @@ from vision_desk.errors import SourceError
 
 
 class VideoFileSource(Source):
-    """A video file decoded by OpenCV's FFmpeg backend, every frame in order."""
+    """A video file decoded by OpenCV's FFmpeg backend, every frame in order.
+
+    With ``span=(start, end)`` it reads only frames ``start`` to ``end - 1`` (a batch segment), numbered and
+    timed as in the whole file; ``start`` should be a keyframe, so the seek lands on it exactly.
+    """
 
     seekable = True
 
-    def __init__(self, uri: SourceURI) -> None:
+    def __init__(self, uri: SourceURI, span: tuple[int, int] | None = None) -> None:
         super().__init__(uri)
         self.path = Path(uri.target)
+        self.span = span
         self._cap: cv2.VideoCapture | None = None
         self._index = 0
+        self._end: int | None = None
 
     def open(self) -> None:
         self.set_state(SourceState.CONNECTING)
@@ -38,7 +44,13 @@ class VideoFileSource(Source):
         count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.frame_count = count if count > 0 else None
         self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self._index = 0
+        self._index, self._end = 0, None
+        if self.span is not None:
+            start, self._end = self.span
+            if start > 0:
+                cap.set(cv2.CAP_PROP_POS_FRAMES, start)
+            self._index = start
+            self.frame_count = self._end - start  # what this source will deliver, for progress
         self.set_state(SourceState.RUNNING)
 
     def _fail(self, message: str) -> None:
@@ -47,14 +59,16 @@ class VideoFileSource(Source):
 
     def read(self) -> tuple[np.ndarray, float] | None:
         assert self._cap is not None, "open() first"
-        ok, image = self._cap.read()
+        first = self.span[0] if self.span else 0
+        ok, image = (False, None) if self._end is not None and self._index >= self._end else self._cap.read()
         if not ok:
-            if self._index == 0:
-                self._fail(f"{self.path.name} has no decodable frames; it is corrupt or truncated.")
-            if self.frame_count and self._index < self.frame_count * 0.9 - 2:
-                self._fail(
-                    f"{self.path.name} is truncated or corrupt: decoded {self._index} of {self.frame_count} frames."
-                )
+            done = self._index - first
+            if done == 0:
+                self._fail(f"{self.path.name} has no decodable frames{f' from frame {first}' if first else ''}; "
+                           "it is corrupt or truncated.")
+            if self.frame_count and done < self.frame_count * 0.9 - 2:
+                self._fail(f"{self.path.name} is truncated or corrupt: decoded {done} of {self.frame_count} frames"
+                           f"{f' from frame {first}' if first else ''}.")
             self.set_state(SourceState.ENDED)
             return None
         timestamp = self._index / self.fps if self.fps else 0.0

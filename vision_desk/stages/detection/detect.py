@@ -198,6 +198,10 @@ class DetectStage(Stage):
             return min(8, max(4, os.cpu_count() or 1))
         return 1
 
+    @classmethod
+    def carries_state(cls, params: StageParams) -> bool:
+        return params.every > 1  # otherwise every frame is detected afresh (the rest of reset() is bookkeeping)
+
     def reset(self) -> None:
         self._last = None
         self._heat = None

@@ -1,0 +1,89 @@
+"""A real two-node Ray cluster on loopback: a head and a worker node, each a `ray start --block` process.
+
+Everything stays on 127.0.0.2. Ray rewrites 127.0.0.1 (and "localhost") into the
+machine's network address (``ray._private.services.resolve_ip_for_localhost``),
+which would send the cluster's traffic off loopback; every 127.x.x.x address is
+loopback on Linux and Ray leaves the others alone. Token authentication stays
+on: the nodes and the driver share a random token through RAY_AUTH_TOKEN.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.servers.rtsp import free_port
+
+HOST = "127.0.0.2"
+
+
+class RayCluster:
+    """``start()`` brings up the head and one worker node with ``cpus`` CPUs each; ``stop()`` ends both."""
+
+    def __init__(self, cpus: int = 1) -> None:
+        self.cpus = cpus
+        self.port = free_port()
+        self.address = f"{HOST}:{self.port}"
+        # short: Ray's unix sockets live below it, and their paths must fit in 107 characters
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="vdray", dir="/tmp"))
+        self.env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
+                    "RAY_USAGE_STATS_ENABLED": "0"}
+        self.nodes: list[subprocess.Popen] = []
+
+    def _start_node(self, *args: str) -> None:
+        log = open(self.temp_dir / f"node{len(self.nodes)}.log", "w")  # noqa: SIM115 - closed with the process
+        self.nodes.append(subprocess.Popen(
+            ["ray", "start", "--block", f"--node-ip-address={HOST}", f"--num-cpus={self.cpus}",
+             "--disable-usage-stats", *args],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+
+    def start(self, timeout: float = 120.0) -> None:
+        self._start_node("--head", f"--port={self.port}", "--include-dashboard=false",
+                         f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}")
+        self._wait(1, timeout)
+        self._start_node(f"--address={self.address}")
+        self._wait(2, timeout)
+
+    def _wait(self, nodes: int, timeout: float) -> None:
+        """Waits until ``ray status`` lists that many live nodes (the command needs no driver)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for node in self.nodes:
+                if node.poll() is not None:
+                    raise RuntimeError(f"a Ray node exited: {(self.temp_dir / 'node0.log').read_text()[-2000:]}")
+            status = subprocess.run(["ray", "status", f"--address={self.address}"], env=self.env,
+                                    capture_output=True, text=True)
+            if status.returncode == 0 and status.stdout.count(" node_") >= nodes:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"the Ray cluster did not show {nodes} nodes within {timeout:.0f} s")
+
+    def worker_pids(self, task: str) -> list[int]:
+        """Processes now running a task of that function (Ray names them ``ray::<function>``)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "cmdline").read_bytes().startswith(f"ray::{task}".encode()):
+                        found.append(int(entry.name))
+                except OSError:
+                    pass
+        return found
+
+    def stop(self) -> None:
+        for node in reversed(self.nodes):  # SIGTERM makes `ray start --block` stop everything it started
+            if node.poll() is None:
+                node.terminate()
+        for node in reversed(self.nodes):
+            try:
+                node.wait(60)
+            except subprocess.TimeoutExpired:
+                os.killpg(node.pid, signal.SIGKILL)  # its own session: everything it started
+                node.wait(10)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)

@@ -20,6 +20,11 @@ Manifest entry::
       licence: AGPL-3.0
       used_by: [detect]
       description: YOLO11 nano, COCO 80 classes
+
+A model made of several files lists the others in ``needs`` (e.g. Darknet
+weights need their ``.cfg`` and a class-names file), each an entry of its own
+that ``pull`` fetches by its name; a stage asked for the model in its
+``auto`` setting takes them from there.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import yaml
 
@@ -55,6 +60,7 @@ class ModelEntry:
     licence: str
     used_by: tuple[str, ...] = field(default_factory=tuple)
     description: str = ""
+    needs: tuple[str, ...] = field(default_factory=tuple)  # the other manifest entries this model is used with
 
     @property
     def path(self) -> Path:
@@ -79,6 +85,7 @@ def load_manifest() -> dict[str, ModelEntry]:
                 name=raw["name"], task=raw.get("task", ""), file=raw.get("file", raw["name"]), url=raw["url"],
                 sha256=raw.get("sha256", ""), size=int(raw.get("size", 0)), licence=raw.get("licence", ""),
                 used_by=tuple(raw.get("used_by", ())), description=raw.get("description", ""),
+                needs=tuple(raw.get("needs", ())),
             )
             entries[entry.name] = entry
     return entries
@@ -130,6 +137,35 @@ def resolve(name_or_path: str) -> Path:
         "give a path, or see 'vision-desk models list'.",
         [MissingModel(name_or_path, None, str(candidate.parent.absolute()))],
     )
+
+
+def resolve_all(values: Iterable[str], stage: str, what: str = "model files") -> list[Path]:
+    """The files for several model names or paths, in order, as :func:`resolve` finds each.
+
+    Manifest models that are not downloaded are gathered into one
+    ModelMissingError naming every pull command, so the user fetches them all
+    in one go; a path that does not exist is reported at once.
+
+    Args:
+        values: manifest names or paths.
+        stage: the stage that needs them, for the message.
+        what: what they are, for the message ("colorization model files").
+    """
+    manifest = load_manifest()
+    found: list[Path] = []
+    missing: list[MissingModel] = []
+    for value in values:
+        try:
+            found.append(resolve(value))
+        except ModelMissingError as err:
+            if value not in manifest:
+                raise
+            missing.extend(err.missing)
+    if missing:
+        names = [m.pull for m in missing]
+        pulls = " && ".join(f"{PULL_COMMAND} {name}" for name in names)
+        raise ModelMissingError(f"{stage} needs the {what} {', '.join(names)}, which are not downloaded; fetch them with: {pulls}", missing)
+    return found
 
 
 def sha256_of(path: Path) -> str:

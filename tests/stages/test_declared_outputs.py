@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.media import skimage_bgr
+from tests.stages.detection.dnn_files import write_yolo
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import validate_params
 from vision_desk.engine.stage import Stage, all_stages, output_matches, stage_class
@@ -44,6 +45,7 @@ def _cases(tmp: Path, taught_model: Path) -> dict[str, Case]:
     cv2.imwrite(str(template), astronaut[y : y + h, x : x + w])
     model = tmp / "shapes-yolo11n.pt"  # a copy: anything the detect stage caches beside its model stays in tmp
     shutil.copyfile(ROOT / "tests" / "fixtures" / "shapes-yolo11n.pt", model)
+    tiny_yolo = write_yolo(tmp / "dnn")  # a Darknet network the tests write (its .cfg and .names beside it)
     cases: dict[str, tuple[dict[str, Any], list[str]]] = {
         "template": ({"template": str(template)}, []),
         "meanshift": ({"region": PATCH}, []),
@@ -56,6 +58,7 @@ def _cases(tmp: Path, taught_model: Path) -> dict[str, Case]:
         "landmarks": ({}, ["faces"]),
         "face_swap": ({}, ["faces", "landmarks"]),
         "detect": ({"model": str(model), "backend": "pytorch", "imgsz": 128}, []),
+        "dnn_detect": ({"model": str(tiny_yolo["weights"])}, []),
         "gradcam": ({"model": str(model)}, []),
         "classify": ({"model": str(taught_model), "on": "objects"}, ["contours"]),
         "ocr": ({"detector_size": 384}, []),

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 
 
-def _varint(value: int) -> bytes:
+def pb_varint(value: int) -> bytes:
+    """A protobuf base-128 varint."""
     out = bytearray()
     while True:
         byte = value & 0x7F
@@ -34,23 +35,23 @@ def _varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _field(number: int, payload: bytes) -> bytes:
-    """A length-delimited field (wire type 2)."""
-    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+def pb_field(number: int, payload: bytes) -> bytes:
+    """A protobuf length-delimited field (wire type 2): a string, bytes, a packed array or a message."""
+    return pb_varint(number << 3 | 2) + pb_varint(len(payload)) + payload
 
 
 def _blob(array: np.ndarray) -> bytes:
-    shape = _field(1, b"".join(_varint(int(d)) for d in array.shape))
-    return _field(7, shape) + _field(5, np.ascontiguousarray(array, dtype="<f4").tobytes())
+    shape = pb_field(1, b"".join(pb_varint(int(d)) for d in array.shape))
+    return pb_field(7, shape) + pb_field(5, np.ascontiguousarray(array, dtype="<f4").tobytes())
 
 
 def caffemodel_bytes(name: str, weights: dict[str, list[np.ndarray]]) -> bytes:
     """A binary NetParameter holding the given blobs per layer name."""
     layers = b""
     for layer, blobs in weights.items():
-        body = _field(1, layer.encode()) + b"".join(_field(7, _blob(b)) for b in blobs)
-        layers += _field(100, body)
-    return _field(1, name.encode()) + layers
+        body = pb_field(1, layer.encode()) + b"".join(pb_field(7, _blob(b)) for b in blobs)
+        layers += pb_field(100, body)
+    return pb_field(1, name.encode()) + layers
 
 
 #: The tail of Zhang et al.'s colorization_deploy_v2.prototxt (conv8_313 onwards, names and types

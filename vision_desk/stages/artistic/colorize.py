@@ -25,7 +25,7 @@ from pydantic import field_validator
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.params import StageParams, param
 from vision_desk.engine.stage import Stage
-from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
+from vision_desk.errors import VisionDeskError
 from vision_desk.stages.artistic.lab import exact_colour_table, lab8_l, merge_l_ab
 from vision_desk.stages.artistic.temporal import TemporalSmoother
 
@@ -118,22 +118,9 @@ def colorize(image: np.ndarray, net: ColorizationNet, size: int = 224, saturatio
 
 def resolve_files(prototxt: str, model: str, points: str) -> tuple[Path, Path, Path]:
     """The three files, from paths or manifest names; one ModelMissingError naming every missing download."""
-    from vision_desk.models import load_manifest, resolve
+    from vision_desk.models import resolve_all
 
-    manifest = load_manifest()
-    found: list[Path] = []
-    missing: list[MissingModel] = []
-    for value in (prototxt, model, points):
-        try:
-            found.append(resolve(value))
-        except ModelMissingError as err:
-            if value not in manifest:
-                raise
-            missing.extend(err.missing)
-    if missing:
-        names = [m.pull for m in missing]
-        pulls = " && ".join(f"vision-desk models pull {name}" for name in names)
-        raise ModelMissingError(f"colorize needs the colorization model files {', '.join(names)}, which are not downloaded; fetch them with: {pulls}", missing)
+    found = resolve_all((prototxt, model, points), "colorize", "colorization model files")
     return found[0], found[1], found[2]
 
 

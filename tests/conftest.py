@@ -45,6 +45,29 @@ def models_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def web_site(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - (base URL, folder, frame counts)
+    """A video web site on 127.0.0.1 (tests/servers/web_video.py) for the whole session."""
+    from tests.servers.http_files import serve_folder
+    from tests.servers.web_video import WebVideoHandler, build_site
+
+    folder = tmp_path_factory.mktemp("site")
+    counts = build_site(folder)
+    WebVideoHandler.reset(counts["live_segments"])
+    with serve_folder(folder, WebVideoHandler) as base:
+        yield base, folder, counts
+    WebVideoHandler.gate.set()
+
+
+@pytest.fixture
+def web_base(web_site) -> str:  # noqa: ANN001
+    """The site's base URL, with its live broadcast starting now and every link good."""
+    from tests.servers.web_video import WebVideoHandler
+
+    WebVideoHandler.reset(web_site[2]["live_segments"])
+    return web_site[0]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests marked ``gpu`` run only where CUDA is; elsewhere they are skipped and say why."""
     if not any(item.get_closest_marker("gpu") for item in items):

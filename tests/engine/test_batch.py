@@ -154,3 +154,34 @@ def test_a_killed_worker_fails_its_files_with_a_sentence_and_resume_finishes_the
     for name in ("a", "b", "c"):
         assert len((out / f"{name}.jsonl").read_text().splitlines()) == 600 and frames_in(out / f"{name}.mp4") == 600
     assert [p.name for p in out.iterdir() if ".part" in p.name] == []  # what the killed worker left was redone
+
+
+def test_a_list_of_files_and_web_videos(web_base: str, tmp_path: Path) -> None:
+    frames, _ = moving_object_frames(15, size=(320, 180), radius=15)
+    write_clip(tmp_path / "in" / "local.mp4", frames)
+    listing = tmp_path / "in" / "sources.txt"
+    listing.write_text(f"# what to process\nlocal.mp4\n\n{web_base}/video.html\n{web_base}/hls/master.m3u8?height=200\n"
+                       f"web:{web_base}/novideo.html\n{web_base}/video.html\n{web_base}/live/index.m3u8\n")
+    out = tmp_path / "out"
+    summary = run_batch(listing, SPEC, out, workers=1)
+    assert [i.status for i in summary.items] == ["done", "done", "done", "failed", "failed"]  # the repeat only once
+    local, page, hls, novideo, live = summary.items
+    assert (frames_in(out / "local.mp4"), frames_in(page.outputs[0]), frames_in(hls.outputs[0])) == (15, 20, 30)
+    with av.open(str(hls.outputs[0])) as container:
+        assert container.streams.video[0].height == 180  # ?height= in a list too
+    assert page.outputs[0].parent == out and page.outputs[0].name.endswith("-video-html.mp4")
+    assert len(page.outputs[1].read_text().splitlines()) == 20
+    assert novideo.error.startswith("no video found at") and "live broadcast" in live.error
+    assert not novideo.outputs[0].exists() and not live.outputs[0].exists() and not live.outputs[1].exists()
+    again = run_batch(listing, SPEC, out, workers=1, resume=True)  # the names come from the URLs: stable
+    assert [i.status for i in again.items][:3] == ["skipped"] * 3
+
+
+def test_a_list_naming_a_live_stream_is_refused_with_a_sentence(tmp_path: Path) -> None:
+    from vision_desk.errors import VisionDeskError
+
+    listing = tmp_path / "list.txt"
+    listing.write_text("rtsp://viewer:s3cret@127.0.0.1/cam\n")
+    with pytest.raises(VisionDeskError, match="never ends") as err:
+        run_batch(listing, SPEC, tmp_path / "out")
+    assert "s3cret" not in str(err.value)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tests.media import ultralytics_asset
-from vision_desk.engine.uri import mask_uri, parse_uri
+from vision_desk.engine.uri import mask_uri, parse_uri, web_uri
 from vision_desk.errors import SourceError
 
 
@@ -13,7 +13,13 @@ from vision_desk.errors import SourceError
         ("0", "webcam", "0"),
         ("cam:2?width=1280&height=720", "webcam", "2"),
         ("rtsp://cam.local:554/stream1", "stream", "rtsp://cam.local:554/stream1"),
-        ("https://example.org/live.m3u8", "stream", "https://example.org/live.m3u8"),
+        ("https://example.org/live.m3u8", "web", "https://example.org/live.m3u8"),
+        ("http://cam.local/axis-cgi/mjpg/video.cgi", "stream", "http://cam.local/axis-cgi/mjpg/video.cgi"),
+        ("http://u:p@cam.local/video.mjpg", "stream", "http://u:p@cam.local/video.mjpg"),
+        ("https://example.org/media/clip.mp4", "stream", "https://example.org/media/clip.mp4"),
+        ("https://www.youtube.com/watch?v=aqz-KE-bpKQ", "web", "https://www.youtube.com/watch?v=aqz-KE-bpKQ"),
+        ("web:https://example.org/media/clip.mp4", "web", "https://example.org/media/clip.mp4"),
+        ("web:youtu.be/aqz-KE-bpKQ", "web", "https://youtu.be/aqz-KE-bpKQ"),
         ("screen:", "screen", "1"),
         ("screen:2?fps=5", "screen", "2"),
         ("demo:", "demo", ""),
@@ -32,7 +38,19 @@ def test_parse_paths(tmp_path, clip_300) -> None:
     assert parse_uri("cam:0?fps=15").options == {"fps": "15"}
 
 
-@pytest.mark.parametrize("uri", ["", "/no/such/file.mp4", "cam:abc", "/no/such/*.jpg"])
+def test_web_options_leave_the_sites_own_query_as_it_was() -> None:
+    parsed = parse_uri("https://www.youtube.com/watch?v=aqz-KE-bpKQ&t=30&height=720")
+    assert (parsed.kind, parsed.options) == ("web", {"height": "720"})
+    assert parsed.target == "https://www.youtube.com/watch?v=aqz-KE-bpKQ&t=30"
+    signed = parse_uri("https://cdn.example.org/v/index.m3u8?height=480&Signature=a%2Fb~c&Key-Pair-Id=K")
+    assert signed.target == "https://cdn.example.org/v/index.m3u8?Signature=a%2Fb~c&Key-Pair-Id=K"
+    assert web_uri("https://www.youtube.com/watch?v=x", 720) == "web:https://www.youtube.com/watch?v=x&height=720"
+    assert web_uri("web:https://example.org/live.m3u8", 0) == "web:https://example.org/live.m3u8"
+    assert parse_uri(web_uri("https://example.org/page", 360)).options == {"height": "360"}
+
+
+@pytest.mark.parametrize("uri", ["", "/no/such/file.mp4", "cam:abc", "/no/such/*.jpg", "web:ftp://example.org/x",
+                                 "https://example.org/watch?v=x&height=hd"])
 def test_parse_errors_are_one_sentence(uri: str) -> None:
     with pytest.raises(SourceError) as err:
         parse_uri(uri)
@@ -45,6 +63,7 @@ def test_parse_errors_are_one_sentence(uri: str) -> None:
         ("rtsp://admin:hunter2@10.0.0.5:554/h264", "rtsp://***:***@10.0.0.5:554/h264"),
         ("rtsp://admin@10.0.0.5/h264", "rtsp://***:***@10.0.0.5/h264"),
         ("http://cam/video?user=bob&password=hunter2", "http://cam/video?user=bob&password=***"),
+        ("web:https://bob:hunter2@example.org/v?token=hunter2", "web:https://***:***@example.org/v?token=***"),
         ("rtsp://10.0.0.5/h264", "rtsp://10.0.0.5/h264"),
         ("/videos/a.mp4", "/videos/a.mp4"),
     ],

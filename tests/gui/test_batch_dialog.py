@@ -51,3 +51,29 @@ def test_missing_input_folder_is_one_sentence(qtbot, tmp_path: Path) -> None:
     dialog.start()
     assert not dialog.running
     assert "does not exist" in dialog.summary_label.text()
+
+
+def test_batch_processes_a_list_of_a_file_and_a_web_video(qtbot, tmp_path: Path, small_clip: Path, web_base: str,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QFileDialog, QToolButton
+
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"{small_clip}\n{web_base}/video.html\n")
+    out = tmp_path / "results"
+    dialog = BatchDialog(PipelineSpec("gray", [StageSpec("grayscale")]), tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *args, **kwargs: (str(listing), ""))
+    list_button = next(b for b in dialog.findChildren(QToolButton) if b.text() == "List...")
+    qtbot.mouseClick(list_button, Qt.MouseButton.LeftButton)
+    assert dialog.input_edit.text() == str(listing)
+    dialog.output_edit.setText(str(out))
+    dialog.workers.setValue(1)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)
+    assert [i.status for i in dialog.summary.items] == ["done", "done"]
+    page = dialog.summary.items[1]
+    with av.open(str(page.outputs[0])) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 20  # every frame of the page's clip
+    rows = [dialog.results.item(i).text() for i in range(dialog.results.count())]
+    assert any(r.startswith("done: ") and "-video-html  (20 frames" in r for r in rows)  # named after its URL

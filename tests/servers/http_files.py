@@ -1,4 +1,4 @@
-"""A real HTTP file server on 127.0.0.1 (Python's http.server) for the model-download tests.
+"""A real HTTP file server on 127.0.0.1 (Python's http.server) for the model-download and web-video tests.
 
 ``/NAME`` serves the file; ``/cut/NAME`` announces its full length but closes
 the connection halfway; ``/gated/NAME`` sends its first 64 kB piece and the rest
@@ -48,11 +48,15 @@ class FileHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_folder(folder: Path) -> Iterator[str]:
-    """Serves folder at the yielded http://127.0.0.1:PORT until the block ends; FileHandler.requests lists the paths asked for."""
+def serve_folder(folder: Path, handler: type[FileHandler] = FileHandler) -> Iterator[str]:
+    """Serves folder at the yielded http://127.0.0.1:PORT until the block ends; handler.requests lists the paths asked for.
+
+    ``handler`` is FileHandler or a subclass of it with more routes (tests/servers/web_video.py).
+    """
     FileHandler.requests = []
     FileHandler.release = threading.Event()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(FileHandler, directory=str(folder)))
+    handler.requests = FileHandler.requests
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"

@@ -1,4 +1,4 @@
-"""`vision-desk batch INPUT_DIR --pipeline FILE --out OUT_DIR`."""
+"""`vision-desk batch INPUT_DIR|LIST.txt --pipeline FILE --out OUT_DIR`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ ORDER = 20
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("batch", help="process every video and image in a folder", description="Process every video and image in a folder through a pipeline, headless.")
-    p.add_argument("input_dir")
+    p = sub.add_parser("batch", help="process every video and image in a folder or a list",
+                       description="Process every video and image in a folder, or every source in a list, through a "
+                                   "pipeline, headless.")
+    p.add_argument("input_dir", metavar="INPUT",
+                   help="a folder of videos and images, or a text file with one source a line: file paths and web "
+                        "video URLs (YouTube, any site yt-dlp supports, .m3u8 playlists)")
     p.add_argument("--pipeline", "-p", required=True, help="pipeline YAML file")
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder (mirrors the input tree)")
     p.add_argument("--recursive", "-r", action="store_true", help="include subfolders")

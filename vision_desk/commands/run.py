@@ -14,7 +14,8 @@ ORDER = 10
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run a source through a pipeline", description="Run a source through a pipeline, optionally recording and exporting results.")
-    p.add_argument("source", help="0 | cam:0 | video file | image folder or glob | rtsp:// or http(s):// URL | screen: | demo:")
+    p.add_argument("source", help="0 | cam:0 | video file | image folder or glob | rtsp:// URL | web page or playlist "
+                                  "URL (YouTube, .m3u8; ?height=720 picks the quality) | screen: | demo:")
     p.add_argument("--pipeline", "-p", help="pipeline YAML file (default: none, or the file's own source)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE", help="override a parameter (repeatable)")
     p.add_argument("--record", metavar="OUT.mp4", help="record H.264 MP4 (annotated unless --raw)")

@@ -1,7 +1,13 @@
-"""Batch processing: every video and image in a folder through one pipeline, headless.
+"""Batch processing: every video and image in a folder, or in a list, through one pipeline, headless.
+
+The input is a folder, or a text file listing one source a line: files
+(relative to the list's folder or absolute) and web videos (any http(s) URL or
+``web:`` URI; see :mod:`vision_desk.engine.sources.web`); blank lines and lines
+starting with ``#`` are skipped.
 
 Outputs mirror the input tree: ``OUT/<relative path>.mp4`` (``.png`` for
-images) and ``OUT/<relative path>.jsonl``, written under temporary names and
+images; a listed file outside the list's folder keeps its whole path, a web
+video is named after its URL) and ``OUT/<relative path>.jsonl``, written under temporary names and
 renamed only when complete, so ``--resume`` can trust what exists. A bad
 input is reported and skipped while the rest goes on; stateful stages are
 reset between files; models are loaded once per process.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import enum
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -30,8 +37,9 @@ from vision_desk.engine.runner import Engine
 from vision_desk.engine.sinks import Sink
 from vision_desk.engine.sinks.export import JsonlSink
 from vision_desk.engine.sinks.recorder import RecorderSink
+from vision_desk.engine.sources import Source, open_source
 from vision_desk.engine.sources.files import ImageSequenceSource, VideoFileSource
-from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceURI
+from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceURI, mask_uri, web_uri
 from vision_desk.errors import VisionDeskError
 
 
@@ -52,7 +60,7 @@ class ItemStatus(str, enum.Enum):
 class BatchItem:
     """One input and what became of it."""
 
-    input: Path
+    input: Path | str  # a file, or a web video's URI
     rel: Path
     outputs: list[Path]
     status: ItemStatus = ItemStatus.PENDING
@@ -138,22 +146,59 @@ def discover_inputs(input_dir: Path, recursive: bool = False) -> list[Path]:
     return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in known and ".part." not in p.name)
 
 
-def plan(inputs: list[Path], input_dir: Path, out_dir: Path, video: bool) -> list[BatchItem]:
+def read_list(list_file: Path) -> list[Path | str]:
+    """The sources a list file names, in its order, each once: paths (relative to the list's folder) and web URIs."""
+    if not list_file.is_file():
+        raise VisionDeskError(f"input list {list_file} not found; give a folder, or a text file with one source a line.")
+    inputs: list[Path | str] = []
+    for line in list_file.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        low = line.lower()
+        if low.startswith(("http://", "https://", "web:")):
+            entry: Path | str = web_uri(line)  # read to its end through yt-dlp, even a media file's URL
+        elif "://" in line:
+            raise VisionDeskError(f"{list_file.name}: '{mask_uri(line)}' is a live stream, which never ends; a batch takes "
+                                  "files and web videos (record a stream with vision-desk run URL --record).")
+        else:
+            path = Path(line).expanduser()
+            entry = path if path.is_absolute() else list_file.parent / path
+        if entry not in inputs:
+            inputs.append(entry)
+    return inputs
+
+
+def _relative_name(entry: Path | str, root: Path) -> Path:
+    """Where an input's outputs go under OUT: its path below root (a folder or a list's folder), or one from its URL."""
+    if isinstance(entry, str):
+        shown = re.sub(r"^web:(https?://)?", "", mask_uri(entry).replace("***:***@", ""))
+        return Path(re.sub(r"[^A-Za-z0-9_-]+", "-", shown).strip("-")[:100] or "web-video")
+    try:
+        return entry.relative_to(root)
+    except ValueError:
+        return Path(*entry.resolve().parts[1:])  # a file elsewhere: its whole path, so two a.mp4 stay apart
+
+
+def plan(inputs: list[Path | str], input_dir: Path, out_dir: Path, video: bool) -> list[BatchItem]:
     """Output paths per input; two inputs that differ only by extension keep theirs in the name."""
+    rels = [_relative_name(p, input_dir) for p in inputs]
     stems: dict[Path, int] = {}
-    for p in inputs:
-        key = p.relative_to(input_dir).with_suffix("")
-        stems[key] = stems.get(key, 0) + 1
+    for rel in rels:
+        stems[rel.with_suffix("")] = stems.get(rel.with_suffix(""), 0) + 1
     items = []
-    for p in inputs:
-        rel = p.relative_to(input_dir)
+    for p, rel in zip(inputs, rels):
         base = rel.with_suffix("") if stems[rel.with_suffix("")] == 1 else rel
         outputs = [out_dir / base.with_name(base.name + ".jsonl")]
         if video:
-            ext = ".png" if p.suffix.lower() in IMAGE_EXTENSIONS else ".mp4"
+            ext = ".png" if _is_image(p) else ".mp4"
             outputs.insert(0, out_dir / base.with_name(base.name + ext))
         items.append(BatchItem(p, rel, outputs))
     return items
+
+
+def _is_image(entry: Path | str) -> bool:
+    return isinstance(entry, Path) and entry.suffix.lower() in IMAGE_EXTENSIONS
 
 
 #: Segment length for long videos in parallel batches: long enough that a segment's start-up is a small share.
@@ -189,6 +234,7 @@ def run_batch(
     """Processes every input; never raises for a bad input (it is marked failed with its reason).
 
     Args:
+        input_dir: a folder of videos and images, or a text file listing sources (see the module's notes).
         workers: processes working on files in parallel: a number, or ``auto`` (:func:`auto_workers`). With 1
             everything runs in this process, as before.
         ray: the address of a Ray cluster (``auto``, ``HOST:PORT``, ``ray://HOST:PORT``) to run the work items on
@@ -198,10 +244,15 @@ def run_batch(
             0 never cuts. Pipelines with a stage that carries state between frames are never cut.
     """
     input_dir, out_dir = Path(input_dir), Path(out_dir)
-    items = plan(discover_inputs(input_dir, recursive), input_dir, out_dir, video)
+    if input_dir.is_file():
+        items = plan(read_list(input_dir), input_dir.parent, out_dir, video)
+        if not items:
+            raise VisionDeskError(f"{input_dir} lists no sources; write one file path or web URL a line.")
+    else:
+        items = plan(discover_inputs(input_dir, recursive), input_dir, out_dir, video)
+        if not items:
+            raise VisionDeskError(f"no videos or images in {input_dir}{'' if recursive else ' (add --recursive for subfolders)'}.")
     summary = BatchSummary(items)
-    if not items:
-        raise VisionDeskError(f"no videos or images in {input_dir}{'' if recursive else ' (add --recursive for subfolders)'}.")
     t_start = time.perf_counter()
     todo = []
     for item in items:
@@ -272,9 +323,8 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
         on_frames: called about ten times a second with (frames done, frames in the file or None).
         cancel: set to stop; the item is then cancelled and its outputs removed.
     """
-    is_image = item.input.suffix.lower() in IMAGE_EXTENSIONS
-    uri = SourceURI("image" if is_image else "file", str(item.input), {}, str(item.input))
-    source = ImageSequenceSource(uri) if is_image else VideoFileSource(uri, span=item.span)
+    is_image = _is_image(item.input)
+    source = _batch_source(item.input, item.span)
     sinks: list[Sink] = []
     t0 = time.perf_counter()
     try:
@@ -287,6 +337,13 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
         while not engine.join(0.1):
             if cancel is not None and cancel.is_set():
                 engine.stop()
+            if source.live:  # a web video that turned out to be a live broadcast would never end
+                engine.stop()
+                engine.join(30)
+                for o in item.outputs:
+                    o.unlink(missing_ok=True)
+                raise VisionDeskError(f"{source.name} is a live broadcast, which never ends; a batch takes videos that "
+                                      "do (record a broadcast with vision-desk run URL --record).")
             if on_frames:
                 on_frames(engine.stats().frames_out, source.frame_count)
         item.frames = engine.stats().frames_out
@@ -301,7 +358,7 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
     except VisionDeskError as err:
         item.status, item.error = ItemStatus.FAILED, str(err)
     except OSError as err:
-        item.status, item.error = ItemStatus.FAILED, f"{item.input.name}: {err.strerror or err}"
+        item.status, item.error = ItemStatus.FAILED, f"{item.rel.name}: {err.strerror or err}"
         for sink in sinks:
             try:
                 sink.close(ok=False)
@@ -311,3 +368,13 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
         pipeline.reset()  # per-file outputs the stages write themselves (MOT files) are completed now
     item.seconds = time.perf_counter() - t0
     return item
+
+
+def _batch_source(entry: Path | str, span: tuple[int, int] | None = None) -> Source:
+    """The source of one input (``span``: the frames of a segment); files are opened as files whatever their
+    extension (a list may name any)."""
+    if isinstance(entry, str):
+        return open_source(entry)
+    kind = "image" if _is_image(entry) else "file"
+    uri = SourceURI(kind, str(entry), {}, str(entry))
+    return ImageSequenceSource(uri) if kind == "image" else VideoFileSource(uri, span=span)

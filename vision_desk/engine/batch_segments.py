@@ -120,8 +120,8 @@ class SegmentedBatch:
                 self.work.append(item)
 
     def _split(self, item: BatchItem, seconds: float, resume: bool) -> list[BatchItem]:
-        if item.input.suffix.lower() not in VIDEO_EXTENSIONS:
-            return []
+        if not isinstance(item.input, Path) or item.input.suffix.lower() not in VIDEO_EXTENSIONS:
+            return []  # a web video, an image
         try:
             keys, frames, rate = keyframes(item.input)
         except Exception:  # noqa: BLE001 - not splittable (corrupt, no video): process_item reports it whole

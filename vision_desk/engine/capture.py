@@ -9,6 +9,10 @@ is ever dropped and memory stays bounded.
 Every item the consumer gets is a :class:`Frame`, or one of the sentinels
 :data:`END` / a :class:`CaptureError`; ``get`` uses timeouts so nothing hangs.
 
+A source that knows its nature only once connected (a web video: live
+broadcast or not) has ``live = None``; its reader starts lossless and turns
+live, if the source says so, before the first frame (``policy_known``).
+
 With ``hold_at_end`` a seekable source that ends keeps its reader: END reaches
 the consumer and the reader waits for a seek (or stop), as a media player keeps
 a finished file open so its seek bar still works.
@@ -132,7 +136,12 @@ class CaptureThread:
     def __init__(self, source: Source, *, live: bool | None = None, realtime: bool = False, on_frame_in=None,
                  hold_at_end: bool = False) -> None:
         self.source = source
-        self.live = source.live if live is None else live
+        chosen = source.live if live is None else live
+        self.live = bool(chosen)
+        #: set once ``live`` is final: at once, or after a source that decides when connected has connected
+        self.policy_known = threading.Event()
+        if chosen is not None:
+            self.policy_known.set()
         self.realtime = realtime
         self.hold_at_end = hold_at_end and source.seekable
         self._seek_requested = threading.Event()
@@ -210,6 +219,11 @@ class CaptureThread:
         source = self.source
         try:
             source.open()
+            if not self.policy_known.is_set():
+                self.live = bool(source.live)
+                if self.live:
+                    self._buffer = LatestSlot()  # nothing was put in the lossless one yet; a waiting get times out
+                self.policy_known.set()
             start = time.monotonic()
             first_ts: float | None = None
             while not self._stop.is_set():
@@ -263,6 +277,7 @@ class CaptureThread:
             pass
 
     def _finish(self, item: object) -> None:
+        self.policy_known.set()  # a source that failed to connect keeps the lossless buffer the error goes to
         if isinstance(item, CaptureError) and self.source.status.state not in (SourceState.FAILED,):
             try:
                 self.source.set_state(SourceState.FAILED, item.message)

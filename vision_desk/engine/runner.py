@@ -190,6 +190,13 @@ class Engine:
                 except VisionDeskError as err:
                     self.pipeline.errors.append(err)
 
+    def _await_buffer_policy(self) -> None:
+        """Waits until the source has said whether it is live (a web video says so once connected), then tells the stages."""
+        while not self.capture.policy_known.wait(0.05):
+            if self._stop.is_set() or not self.capture.is_alive():
+                break
+        self.pipeline.live = self.capture.live
+
     def _take_step(self) -> bool:
         with self._lock:
             if self._steps > 0:
@@ -203,6 +210,7 @@ class Engine:
         deadline = None
         held: Frame | None = None  # a frame that arrived just after a pause: it waits for the next step
         try:
+            self._await_buffer_policy()
             self.pipeline.setup()
             while not self._stop.is_set():
                 if deadline is None and self.duration is not None and not self.pipeline.loading():

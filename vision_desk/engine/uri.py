@@ -4,7 +4,11 @@
     clip.mp4, /videos/x.mkv                         a video file
     photo.jpg                                       a single image
     /photos/, /photos/*.jpg                         a folder or glob of images (?fps=10)
-    rtsp://user:pass@host/path, http(s)://...       a network stream
+    rtsp://user:pass@host/path, rtmp://...          a network stream
+    http(s)://host/clip.mp4, http://cam/video.mjpg  a media file or camera stream on a web server
+    https://www.youtube.com/watch?v=..., any page   a web video: found with yt-dlp (?height=720 picks
+      yt-dlp supports, https://host/live.m3u8,       the quality); read lossless unless it is a live
+      web:https://...                                broadcast (web: forces it for any URL)
     screen:, screen:2, screen:?region=0,0,800,600   screen capture (mss)
     demo:                                           the built-in demo scene
 """
@@ -20,6 +24,11 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".gif"}
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+#: Paths on a web server that FFmpeg reads as they are (media files, camera MJPEG and CGI streams);
+#: any other http(s) URL is a web page or playlist that yt-dlp resolves to its video stream.
+DIRECT_MEDIA_EXTENSIONS = (VIDEO_EXTENSIONS - {".gif"}) | {".mjpg", ".mjpeg", ".cgi", ".h264", ".h265", ".mp2t"}
+#: Options of a web source; they are taken out of the page URL's query, the rest of which is the site's.
+WEB_OPTIONS = ("height",)
 _SECRET_QUERY_KEYS = re.compile(r"(?i)^(password|passwd|pwd|pass|token|key|secret|auth)$")
 
 
@@ -27,7 +36,7 @@ _SECRET_QUERY_KEYS = re.compile(r"(?i)^(password|passwd|pwd|pass|token|key|secre
 class SourceURI:
     """A parsed source URI."""
 
-    kind: str  # webcam | file | image | images | stream | screen | demo
+    kind: str  # webcam | file | image | images | stream | web | screen | demo
     target: str  # device index, path, URL, monitor index
     options: dict[str, str] = field(default_factory=dict)
     raw: str = ""
@@ -41,6 +50,8 @@ def mask_uri(uri: str) -> str:
     """Hides user names, passwords and secret query values in a URI (for logs, status lines, exports)."""
     if "://" not in uri:
         return uri
+    if uri[:4].lower() == "web:":
+        return uri[:4] + mask_uri(uri[4:])
     try:
         parts = urlsplit(uri)
     except ValueError:
@@ -74,6 +85,10 @@ def parse_uri(uri: str | int) -> SourceURI:
         raise SourceError("empty source: give a file, a folder, a camera index (0), a stream URL or demo:.")
     low = text.lower()
     scheme = low.split("://", 1)[0] if "://" in low else ""
+    if low.startswith("web:"):
+        return _web_uri(text[4:].strip(), text)
+    if scheme in ("http", "https") and not _is_direct_media(text):
+        return _web_uri(text, text)
     if scheme in STREAM_SCHEMES:
         return SourceURI("stream", text, {}, text)
     if low.startswith("demo:"):
@@ -100,3 +115,41 @@ def parse_uri(uri: str | int) -> SourceURI:
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return SourceURI("image", str(path), opts, text)
     return SourceURI("file", str(path), opts, text)
+
+
+def web_uri(url: str, height: int | None = None) -> str:
+    """The source URI of a web video: ``web:URL``, with ``height=N`` added to its query when a height is chosen."""
+    url = url.strip()
+    url = url[4:].strip() if url[:4].lower() == "web:" else url
+    if height:
+        url += ("&" if "?" in url else "?") + f"height={int(height)}"
+    return "web:" + url
+
+
+def _is_direct_media(url: str) -> bool:
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return True  # not a URL yt-dlp could use either: FFmpeg gives the error
+    return Path(path).suffix.lower() in DIRECT_MEDIA_EXTENSIONS
+
+
+def _web_uri(url: str, raw: str) -> SourceURI:
+    """A web video: the page URL (our options taken out of its query) and those options."""
+    from vision_desk.errors import SourceError
+
+    if "://" not in url and url and not url.startswith("/"):
+        url = "https://" + url  # web:youtube.com/watch?v=... as a browser would take it
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise SourceError(f"'{mask_uri(raw)}' is not a web address: give a page URL such as web:https://www.youtube.com/watch?v=ID.")
+    # the site's own query stays byte for byte (signed playlist URLs break when re-encoded)
+    ours = [piece for piece in parts.query.split("&") if piece.partition("=")[0] in WEB_OPTIONS]
+    options = dict(parse_qsl("&".join(ours)))
+    if "height" in options and not options["height"].isdigit():
+        raise SourceError(f"{mask_uri(raw)}: height must be a number of lines, e.g. ?height=720.")
+    query = "&".join(piece for piece in parts.query.split("&") if piece and piece not in ours)
+    return SourceURI("web", urlunsplit(parts._replace(query=query)), options, raw)

@@ -1,4 +1,4 @@
-"""The batch dialog: a folder of videos and images through one pipeline, without freezing the window.
+"""The batch dialog: a folder of videos and images (or a list of sources) through one pipeline, without freezing the window.
 
 ``run_batch`` runs as a background job (:mod:`vision_desk.gui.jobs`); its
 progress and finished-file callbacks come to the GUI thread as the job's
@@ -80,7 +80,14 @@ class BatchDialog(QDialog):
         self.workers.setToolTip("Files processed in parallel, each in its own process with its own models; "
                                 "1 runs the batch inside the app.")
         form = QFormLayout()
-        form.addRow("Input folder", _path_row(self.input_edit, lambda: self._browse(self.input_edit)))
+        self.input_edit.setPlaceholderText("a folder, or a .txt list of files and web video URLs")
+        input_row = _path_row(self.input_edit, lambda: self._browse(self.input_edit))
+        list_button = QToolButton()
+        list_button.setText("List...")
+        list_button.setToolTip("A text file with one source a line: file paths and web video URLs")
+        list_button.clicked.connect(self._browse_list)
+        input_row.layout().addWidget(list_button)
+        form.addRow("Input", input_row)
         form.addRow("Pipeline", self.pipeline_combo)
         form.addRow("Output folder", _path_row(self.output_edit, lambda: self._browse(self.output_edit)))
         options = QVBoxLayout()
@@ -132,6 +139,12 @@ class BatchDialog(QDialog):
         if path:
             edit.setText(path)
 
+    def _browse_list(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a list of sources", self.input_edit.text(),
+                                              "Lists of sources (*.txt);;All files (*)")
+        if path:
+            self.input_edit.setText(path)
+
     def _on_pipeline_choice(self, index: int) -> None:
         if self.pipeline_combo.itemData(index) == "":
             path, _ = QFileDialog.getOpenFileName(self, "Pipeline for the batch", "", PIPELINE_FILTER)
@@ -154,8 +167,9 @@ class BatchDialog(QDialog):
         if self.running:
             return
         input_dir, out_dir = Path(self.input_edit.text().strip()), Path(self.output_edit.text().strip())
-        if not self.input_edit.text().strip() or not input_dir.is_dir():
-            self._on_failed(f"The input folder '{input_dir}' does not exist; choose a folder of videos or images.")
+        if not self.input_edit.text().strip() or not input_dir.exists():
+            self._on_failed(f"The input '{input_dir}' does not exist; choose a folder of videos or images, "
+                            "or a list of sources.")
             return
         try:
             spec = self.chosen_spec()

@@ -67,6 +67,7 @@ class Settings:
     record_annotated = _Setting("output/annotated", True, bool)
     realtime = _Setting("playback/realtime", True, bool)
     last_dir = _Setting("paths/last", str(Path.home()), str)
+    web_height = _Setting("sources/web_height", 720, int)  # the Web video dialog's quality; 0 is the best offered
 
     @property
     def output_dir(self) -> Path:

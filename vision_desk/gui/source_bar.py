@@ -1,8 +1,8 @@
-"""The source bar: demo, cameras by name, files, folders, stream URLs, the screen and recent sources.
+"""The source bar: demo, cameras by name, files, folders, stream URLs, web videos, the screen and recent sources.
 
 Everything ends in one signal, ``source_chosen(uri)``, with a URI in the
-engine's syntax (:mod:`vision_desk.engine.uri`). Stream URLs are shown with
-their credentials masked; the full URL is kept only in the recent list.
+engine's syntax (:mod:`vision_desk.engine.uri`). Stream and web URLs are shown
+with their credentials masked; the full URL is kept only in the recent lists.
 """
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QLabel, QMenu, QToolBar, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel, QMenu, QToolBar,
+                               QToolButton, QVBoxLayout, QWidget)
 
-from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, mask_uri
+from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, mask_uri, web_uri
 from vision_desk.gui.settings import Settings
 
 MEDIA_FILTER = (
@@ -50,12 +50,21 @@ def camera_uri(index: int, width: int | None = None, height: int | None = None, 
     return f"cam:{index}?width={width}&height={height}&fps={fps:g}"
 
 
+#: The Web video dialog's qualities: (label, most lines; 0 for the best the site offers).
+WEB_QUALITIES = (("Best offered", 0), ("2160p (4K)", 2160), ("1440p", 1440), ("1080p", 1080), ("720p", 720),
+                 ("480p", 480), ("360p", 360))
+
+
 class StreamDialog(QDialog):
     """Asks for a stream URL; recent URLs are offered with their credentials masked."""
 
+    title = "Open stream"
+    prompt = "Stream URL (RTSP, RTMP, HTTP, HLS ...):"
+    placeholder = "rtsp://user:password@camera/stream  or  http(s)://..."
+
     def __init__(self, recent: list[str], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Open stream")
+        self.setWindowTitle(self.title)
         self.combo = QComboBox()
         self.combo.setEditable(True)
         # Enter must not add the typed URL as an item: it would have no URL behind it (see url()).
@@ -64,20 +73,49 @@ class StreamDialog(QDialog):
         for url in recent:
             self.combo.addItem(mask_uri(url), url)
         self.combo.setCurrentIndex(-1)
-        self.combo.lineEdit().setPlaceholderText("rtsp://user:password@camera/stream  or  http(s)://...")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Stream URL (RTSP, RTMP, HTTP, HLS ...):"))
-        layout.addWidget(self.combo)
-        layout.addWidget(buttons)
+        self.combo.lineEdit().setPlaceholderText(self.placeholder)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.column = QVBoxLayout(self)
+        self.column.addWidget(QLabel(self.prompt))
+        self.column.addWidget(self.combo)
+        self.column.addWidget(self.buttons)
 
     def url(self) -> str:
         """The full URL: a recent entry's real URL when its masked text was left as is."""
         text = self.combo.currentText().strip()
         index = self.combo.findText(text)
         return (self.combo.itemData(index) if index >= 0 else None) or text
+
+
+class WebVideoDialog(StreamDialog):
+    """Asks for a web video (a YouTube or other page, an HLS playlist) and the most lines to read it at."""
+
+    title = "Open web video"
+    prompt = "Page of a video (YouTube or any site yt-dlp supports) or an .m3u8 playlist:"
+    placeholder = "https://www.youtube.com/watch?v=..."
+
+    def __init__(self, recent: list[str], height: int = 720, parent: QWidget | None = None) -> None:
+        super().__init__(recent, parent)
+        self.quality = QComboBox()
+        for label, lines in WEB_QUALITIES:
+            self.quality.addItem(label, lines)
+        self.quality.setCurrentIndex(max(0, self.quality.findData(height)))
+        self.quality.setToolTip("The highest rendition up to this height; the smallest one when the site offers none that small.\n"
+                                "Lower is lighter to decode and to process.")
+        row = QFormLayout()
+        row.addRow("Quality", self.quality)
+        self.column.insertLayout(2, row)
+
+    @property
+    def height(self) -> int:
+        """The chosen most lines; 0 for the best offered."""
+        return int(self.quality.currentData())
+
+    def uri(self) -> str:
+        """The source URI: ``web:URL`` with the chosen height."""
+        return web_uri(self.url(), self.height)
 
 
 class SourceBar(QToolBar):
@@ -104,6 +142,8 @@ class SourceBar(QToolBar):
         self.folder_action.setToolTip("Open a folder of images")
         self.stream_action = self.addAction("Stream...", self.ask_stream)
         self.stream_action.setToolTip("Open an RTSP, RTMP or HTTP stream")
+        self.web_action = self.addAction("Web video...", self.ask_web_video)
+        self.web_action.setToolTip("Open a YouTube video, a video on any page yt-dlp supports, or an HLS (.m3u8) playlist")
         self.screen_menu = QMenu("Screen", self)
         self.screen_menu.aboutToShow.connect(self._fill_screens)
         self._menu_button("Screen", self.screen_menu, "Capture the screen")
@@ -191,3 +231,10 @@ class SourceBar(QToolBar):
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.url():
             self.settings.add_recent("urls", dialog.url())
             self.source_chosen.emit(dialog.url())
+
+    def ask_web_video(self) -> None:
+        dialog = WebVideoDialog(self.settings.recent("web"), self.settings.web_height, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.url():
+            self.settings.add_recent("web", dialog.url())
+            self.settings.web_height = dialog.height
+            self.source_chosen.emit(dialog.uri())

@@ -1,4 +1,4 @@
-"""Frame sources: files, image folders, webcams, network streams, the screen and the demo scene."""
+"""Frame sources: files, image folders, webcams, network streams, web videos, the screen and the demo scene."""
 
 from __future__ import annotations
 
@@ -21,6 +21,10 @@ def open_source(uri: str | int) -> Source:
         from vision_desk.engine.sources.live import StreamSource
 
         return StreamSource(parsed)
+    if parsed.kind == "web":
+        from vision_desk.engine.sources.web import WebSource
+
+        return WebSource(parsed)
     if parsed.kind == "webcam":
         from vision_desk.engine.sources.live import WebcamSource
 

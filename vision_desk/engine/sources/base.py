@@ -5,11 +5,17 @@ from __future__ import annotations
 import enum
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from vision_desk.engine.uri import SourceURI
+
+
+#: Reconnect backoff of network sources: 0.5 s doubling to at most 10 s.
+BACKOFF_START_S = 0.5
+BACKOFF_MAX_S = 10.0
 
 
 class SourceState(str, enum.Enum):
@@ -80,6 +86,27 @@ class Source:
             self._status = SourceStatus(
                 state, message, time.monotonic(), old.reconnects if reconnects is None else reconnects
             )
+
+    def reconnect(self, connect: Callable[[], bool], attempts: int | None = None) -> bool:
+        """After a drop: calls ``connect`` 0.5 s, 1 s, 2 s ... (at most 10 s) apart until it returns True.
+
+        Returns True once reconnected (RUNNING again), False when interrupted or when ``attempts``
+        tries have failed (None: no limit). The status says which attempt it is on.
+        """
+        delay = BACKOFF_START_S
+        attempt = 0
+        while not self._interrupt.is_set() and (attempts is None or attempt < attempts):
+            attempt += 1
+            self.set_state(SourceState.RECONNECTING,
+                           f"{self.name} dropped; reconnecting (attempt {attempt}, next in {delay:.1f} s)",
+                           reconnects=self.status.reconnects + 1)
+            if self._interrupt.wait(delay):
+                return False
+            if connect():
+                self.set_state(SourceState.RUNNING, f"reconnected after {attempt} attempt(s)")
+                return True
+            delay = min(delay * 2, BACKOFF_MAX_S)
+        return False
 
     def interrupt(self) -> None:
         """Wakes any wait inside read/open so the reader thread can stop promptly."""

@@ -15,9 +15,6 @@ from vision_desk.errors import SourceError
 #: How long opening or reading a stream may take before it counts as dead.
 OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
-#: Reconnect backoff: 0.5 s doubling to at most 10 s.
-BACKOFF_START_S = 0.5
-BACKOFF_MAX_S = 10.0
 
 
 def _ffmpeg_capture(url: str, open_timeout: float, read_timeout: float) -> cv2.VideoCapture:
@@ -46,7 +43,6 @@ class StreamSource(Source):
         self.read_timeout = float(uri.options.get("read_timeout", read_timeout))
         self._cap: cv2.VideoCapture | None = None
         self._t0 = time.monotonic()
-        self._reconnects = 0
 
     def _connect(self) -> bool:
         cap = _ffmpeg_capture(self.uri.target, self.open_timeout, self.read_timeout)
@@ -76,26 +72,8 @@ class StreamSource(Source):
                 ok, image = self._cap.read()
                 if ok and image is not None:
                     return image, time.monotonic() - self._t0
-            self._reconnect()
+            self.reconnect(self._connect)
         return None
-
-    def _reconnect(self) -> None:
-        delay = BACKOFF_START_S
-        attempt = 0
-        while not self._interrupt.is_set():
-            attempt += 1
-            self._reconnects += 1
-            self.set_state(
-                SourceState.RECONNECTING,
-                f"{self.name} dropped; reconnecting (attempt {attempt}, next in {delay:.1f} s)",
-                reconnects=self._reconnects,
-            )
-            if self._interrupt.wait(delay):
-                return
-            if self._connect():
-                self.set_state(SourceState.RUNNING, f"reconnected after {attempt} attempt(s)")
-                return
-            delay = min(delay * 2, BACKOFF_MAX_S)
 
     def close(self) -> None:
         if self._cap is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import av
 import cv2
+import pytest
 
 from tests.media import moving_object_frames, skimage_bgr, write_clip
 from vision_desk.engine.batch import run_batch

@@ -23,7 +23,7 @@ ray = pytest.importorskip("ray")
 
 @pytest.fixture(scope="module")
 def cluster():
-    from tests.servers.ray_cluster import RayCluster
+    from vision_desk.benchmarks.ray_cluster import RayCluster
 
     started = RayCluster(cpus=1)
     saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")}
@@ -57,9 +57,9 @@ def _reload_ray_auth() -> None:
 
 @pytest.fixture()
 def long_clips(tmp_path: Path) -> Path:
-    """Three clips long enough (240 frames) for a worker to be killed in the middle of one."""
+    """Three clips long enough (480 frames) for a worker to be killed in the middle of one, even on a fast machine."""
     src = tmp_path / "long"
-    frames, _ = moving_object_frames(240, size=(320, 180), radius=15)
+    frames, _ = moving_object_frames(480, size=(320, 180), radius=15, speed=1)
     for name in ("one", "two", "three"):
         write_clip(src / f"{name}.mp4", frames)
     return src
@@ -89,7 +89,7 @@ def test_a_worker_killed_mid_file_is_retried_and_each_output_written_once(cluste
     killed: list[int] = []
 
     def kill_one_worker(progress) -> None:  # noqa: ANN001
-        if not killed and 0 < progress.frame < 200:
+        if not killed and 0 < progress.frame < 400:
             for pid in cluster.worker_pids("_run_item"):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)
@@ -100,9 +100,9 @@ def test_a_worker_killed_mid_file_is_retried_and_each_output_written_once(cluste
     assert killed, "no Ray worker was seen running a file"
     assert summary.count(ItemStatus.DONE) == 3, [i.error for i in summary.items]
     for name in ("one", "two", "three"):
-        assert frames_in(out / f"{name}.mp4") == 240
+        assert frames_in(out / f"{name}.mp4") == 480
         lines = (out / f"{name}.jsonl").read_text().splitlines()
-        assert len(lines) == 240  # the retried file's results once, not a second copy appended
+        assert len(lines) == 480  # the retried file's results once, not a second copy appended
     assert _no_leftovers(out) == []
 
 
@@ -147,3 +147,16 @@ def test_an_unreachable_cluster_is_one_sentence(tmp_path: Path, long_clips: Path
                       "`ray start --head` and give the address it prints, or check the host and port."]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_a_long_file_cut_into_segments_on_ray_gives_the_whole_file_export(cluster, tmp_path: Path) -> None:
+    from tests.engine.test_batch_segments import CONTOURS
+
+    frames, _ = moving_object_frames(300, size=(320, 180), radius=15, speed=1)
+    write_clip(tmp_path / "in" / "long.mp4", frames, gop=30)
+    whole = run_batch(tmp_path / "in", CONTOURS, tmp_path / "whole", workers=1)
+    cut = run_batch(tmp_path / "in", CONTOURS, tmp_path / "cut", ray=cluster.address, segment_seconds=3.0)
+    assert whole.items[0].status == cut.items[0].status == ItemStatus.DONE
+    assert (tmp_path / "cut" / "long.jsonl").read_bytes() == (tmp_path / "whole" / "long.jsonl").read_bytes()
+    assert frames_in(tmp_path / "cut" / "long.mp4") == 300
+    assert sorted(p.name for p in (tmp_path / "cut").iterdir()) == ["long.jsonl", "long.mp4"]

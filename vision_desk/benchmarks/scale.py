@@ -1,13 +1,19 @@
-"""Batch at scale on one machine: ``vision-desk batch`` with 1 worker against ``--workers auto``.
+"""Batch at scale: ``vision-desk batch`` with 1 worker against ``--workers auto`` and against a Ray cluster.
 
-Each row is a whole ``vision-desk batch`` process timed from the outside, start-up and model loading
-included, over a folder of short 640x360 clips (a real photo panned). Speed is frames per second over the
-whole folder. The rows show what the cores give: the classical pipeline (``edges``) and a detection
-pipeline (the shapes model with ``track``, as in :mod:`.detect`).
+Each throughput row is a whole ``vision-desk batch`` process timed from the outside, start-up and model
+loading included, over a folder of short 640x360 clips (a real photo panned). Speed is frames per second
+over the whole folder, for the classical pipeline (``edges``) and a detection pipeline (the shapes model
+with ``track``, as in :mod:`.detect`). The Ray rows run the same batch on a local cluster on loopback
+(started once, not timed), so they show what Ray adds on one machine.
+
+The overhead rows time what a distributed batch pays per worker and per work item: starting a worker
+process, building the pipeline (model load), a Ray task round trip, finding the keyframes of a file and
+joining segments; ``docs/scale.md`` projects efficiency at 8, 64 and 512 workers from them.
 """
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
@@ -41,6 +47,87 @@ def _batch(folder: Path, pipeline: Path, out: Path, workers: str, extra: list[st
     return time.perf_counter() - started
 
 
+def _seconds(name: str, seconds: float, what: str) -> BenchRow:
+    return BenchRow("scale", name, 0.0, note=f"{seconds * 1000:.1f} ms {what}")
+
+
+def _spawn_worker() -> float:
+    """A spawned worker process ready to run batch items (interpreter start, imports), as batch_workers starts one."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    started = time.perf_counter()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool.submit(_import_batch).result()
+    return time.perf_counter() - started
+
+
+def _import_batch() -> None:
+    importlib.import_module("vision_desk.engine.batch")  # what a worker imports before its first file
+
+
+def _model_load(pipeline: Path, clip: Path) -> float:
+    """Building the pipeline and its first frame (models load in setup), less one steady frame."""
+    from vision_desk.engine.batch import BatchItem, process_item
+    from vision_desk.engine.pipeline import Pipeline, load_spec
+
+    started = time.perf_counter()
+    built = Pipeline(load_spec(pipeline), stage_errors="raise")
+    first = time.perf_counter() - started
+    try:
+        item = process_item(BatchItem(clip, Path(clip.name), [clip.parent / "scale-load.jsonl"], span=(0, 1)), built,
+                            video=False)
+        return first + item.seconds
+    finally:
+        built.close()
+
+
+def _cut_and_join(ctx: BenchContext, frames: int) -> tuple[float, float, int]:
+    """(seconds to find the cuts, join seconds, frames) for one clip cut into 4 segments and joined again."""
+    from vision_desk.engine.batch_segments import join_mp4, segment_starts
+    from vision_desk.engine.frame import Frame
+    from vision_desk.engine.sinks.recorder import RecorderSink
+    from vision_desk.engine.sources.files import VideoFileSource
+    from vision_desk.engine.uri import SourceURI
+
+    clip = ctx.clip(640, 360, frames)
+    started = time.perf_counter()
+    segment_starts(clip, frames / 30 / 4)  # 4 segments
+    scan = time.perf_counter() - started
+    parts, starts, quarter = [], [], frames // 4
+    for n in range(4):  # four recorded segments, as workers write them
+        source = VideoFileSource(SourceURI("file", str(clip), {}, str(clip)), span=(n * quarter, (n + 1) * quarter))
+        source.open()
+        sink = RecorderSink(ctx.workdir / f"scale-seg{n}.mp4", source.fps)
+        while (read := source.read()) is not None:
+            image, at = read
+            frame = Frame(image=image, index=source.position - 1, timestamp=at, capture_time=0.0, source_id="bench")
+            sink.write(frame)
+        sink.close()
+        source.close()
+        parts.append(sink.path)
+        starts.append(n * quarter / source.fps)
+    started = time.perf_counter()
+    join_mp4(parts, starts, ctx.workdir / "scale-joined.mp4")
+    return scan, time.perf_counter() - started, frames
+
+
+def _ray_task_overhead(address: str) -> tuple[float, float]:
+    """(first task on a fresh worker, a warm task's round trip), both doing nothing, in seconds."""
+    import ray
+
+    from vision_desk.engine.batch_ray import connect
+
+    connect(address)
+    nothing = ray.remote(num_cpus=1)(_import_batch)
+    started = time.perf_counter()
+    ray.get(nothing.remote())
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    ray.get([nothing.remote() for _ in range(20)])
+    return first, (time.perf_counter() - started) / 20
+
+
 def rows(ctx: BenchContext) -> Iterator[BenchRow]:
     import yaml
 
@@ -62,3 +149,47 @@ def rows(ctx: BenchContext) -> Iterator[BenchRow]:
         auto = _batch(folder, pipeline, ctx.workdir / "scale-out", "auto", [])
         yield BenchRow("scale", f"{name}, auto workers, {FILES} files", total / auto, total,
                        f"{name}, 1 worker, {FILES} files", f"{auto:.1f} s")
+    yield _seconds("worker process start (spawn + imports)", _spawn_worker(), "per worker")
+    for name, pipeline in pipelines.items():
+        yield _seconds(f"model load: {name}", _model_load(pipeline, folder / "clip0.mp4"), "per worker")
+    scan, join, joined = _cut_and_join(ctx, ctx.frames(600))
+    yield _seconds("find the cuts of 4 segments (seeks)", scan, f"per file of {joined} frames")
+    yield _seconds("join 4 segments (MP4 packets + JSONL)", join, f"per file of {joined} frames")
+    yield from _ray_rows(ctx, folder, pipelines, total)
+
+
+def _ray_rows(ctx: BenchContext, folder: Path, pipelines: dict[str, Path], total: int) -> Iterator[BenchRow]:
+    """The same batches through a local Ray cluster (one node with every core, on loopback, token auth on)."""
+    try:
+        import ray
+    except ImportError:
+        yield BenchRow("scale", "Ray rows skipped: Ray is not installed (pip install 'vision-desk[cluster]')", 0.0)
+        return
+    import os
+
+    from vision_desk.benchmarks.ray_cluster import RayCluster
+
+    cluster = RayCluster(cpus=os.cpu_count() or 1, nodes=1)
+    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    started = time.perf_counter()
+    cluster.start()
+    yield _seconds("Ray cluster start (head node)", time.perf_counter() - started, "once, not in the rows below")
+    os.environ.update({k: cluster.env[k] for k in saved})
+    try:
+        first, warm = _ray_task_overhead(cluster.address)
+        yield _seconds("Ray task on a fresh worker (process + imports)", first, "per worker")
+        yield _seconds("Ray task round trip, warm worker", warm, "per work item")
+        ray.shutdown()
+        for name, pipeline in pipelines.items():
+            seconds = _batch(folder, pipeline, ctx.workdir / "scale-out", "1", ["--ray", cluster.address])
+            yield BenchRow("scale", f"{name}, Ray (local cluster), {FILES} files", total / seconds, total,
+                           f"{name}, 1 worker, {FILES} files", f"{seconds:.1f} s")
+    finally:
+        if ray.is_initialized():
+            ray.shutdown()
+        cluster.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

@@ -24,6 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", "-j", default="auto", metavar="N|auto",
                    help="files processed in parallel, each in its own process with its own models (default auto: one "
                         "per core, at most one per file; 1 runs everything in this process)")
+    p.add_argument("--segment", type=float, default=None, metavar="SECONDS",
+                   help="in parallel runs, cut videos at least 1.5 times this long at keyframes into segments of about "
+                        "this length, processed in parallel and joined (default 300; 0 never cuts; pipelines that carry "
+                        "state between frames, such as track, are never cut)")
     p.add_argument("--ray", metavar="auto|ADDRESS",
                    help="run the files as tasks on a Ray cluster: auto (the cluster this machine joined), HOST:PORT or "
                         "ray://HOST:PORT; every node must see the inputs, the output folder and the models at the same paths")
@@ -34,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from vision_desk.engine.batch import run_batch
+    from vision_desk.engine.batch import SEGMENT_SECONDS, run_batch
     from vision_desk.engine.pipeline import apply_overrides, load_spec
     from vision_desk.errors import VisionDeskError
 
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
     summary = run_batch(args.input_dir, spec, args.out, recursive=args.recursive, resume=args.resume,
                         video=not args.no_video, annotated=not args.raw, workers=args.workers, ray=args.ray,
+                        segment_seconds=SEGMENT_SECONDS if args.segment is None else args.segment,
                         on_progress=on_progress, on_item_done=on_item_done)
     bar.close()
     print(

@@ -26,7 +26,8 @@ def run(args: argparse.Namespace) -> int:
         done.append(row)
         r = ratio(row, done)
         rtext = f"{r:5.2f}x {row.baseline}" if r is not None else ""
-        print(f"{row.group:<14} {row.name:<48} {row.fps:8.1f} fps  {rtext} {row.note}".rstrip(), flush=True)
+        speed = f"{row.fps:8.1f} fps" if row.fps else f"{'':12}"  # a row of seconds (an overhead) has no speed
+        print(f"{row.group:<14} {row.name:<48} {speed}  {rtext} {row.note}".rstrip(), flush=True)
 
     print(f"{'group':<14} {'row':<48} {'speed':>12}  ratio")
     if args.workdir:

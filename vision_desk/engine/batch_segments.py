@@ -1,7 +1,7 @@
 """Long videos cut at keyframes into segments that workers process in parallel, then joined again.
 
 Cutting re-encodes and copies nothing: a segment is the frame range
-``[start, end)`` of the file, starting on a keyframe (found by demuxing with
+``[start, end)`` of the file, starting on a keyframe (found by seeking with
 PyAV, without decoding), which the reader seeks to and reads with the same
 decoder as a whole-file run. Frames keep the numbers and times they have in the
 whole file, so a segment's JSONL is already in global frame numbers and times.
@@ -50,34 +50,41 @@ def stateful_stages(spec: PipelineSpec) -> list[str]:
     return found
 
 
-def keyframes(path: Path) -> tuple[list[int], int, float]:
-    """(frame numbers of the keyframes, frames in the file, frame rate), read from packets without decoding."""
+def segment_starts(path: Path, seconds: float) -> tuple[list[int], int]:
+    """(first frames of the segments, frames in the file) for segments of about ``seconds``; ``[0]``: not cut.
+
+    Each cut is the keyframe at or before the next multiple of ``length`` (the first one after the previous cut
+    when keyframes are further apart), found by seeking, so a 100-hour file costs one seek per segment, not a
+    read of the whole file. Frames are numbered from their timestamps at the stream's frame rate, as the
+    reader's seek numbers them. A last piece shorter than half a segment stays with the one before, and a
+    file shorter than 1.5 segments is not cut.
+    """
     import av
 
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        times, keys = [], []
-        for packet in container.demux(stream):
-            if packet.pts is None:
-                continue  # the demuxer's final empty packet
-            times.append(packet.pts)
-            if packet.is_keyframe:
-                keys.append(packet.pts)
-        rate = float(stream.average_rate or stream.guessed_rate or 30)
-    number = {pts: n for n, pts in enumerate(sorted(times))}  # display order, as the decoder numbers frames
-    return sorted(number[k] for k in keys), len(times), rate
+        rate, base = float(stream.average_rate or stream.guessed_rate or 30), stream.time_base
+        first = stream.start_time or 0
+        frames = stream.frames or (round(float(stream.duration * base) * rate) if stream.duration else 0)
+        length = max(1, round(seconds * rate))
+        if frames < MIN_PIECES * length:
+            return [0], frames
 
+        def number(pts: int) -> int:
+            return round(float((pts - first) * base) * rate)
 
-def cut_points(keys: list[int], frames: int, length: int) -> list[int]:
-    """Segment starts: 0, then the keyframe nearest each ``length`` frames on; the last piece keeps at least half."""
-    starts = [0]
-    while frames - (starts[-1] + length) >= length // 2:
-        want = starts[-1] + length
-        later = [k for k in keys if starts[-1] < k <= frames - max(1, length // 2)]
-        if not later:
-            break
-        starts.append(min(later, key=lambda k: abs(k - want)))
-    return starts
+        starts = [0]
+        for want in range(length, frames, length):
+            container.seek(first + int(want / rate / base), stream=stream, backward=True, any_frame=False)
+            key = next((number(p.pts) for p in container.demux(stream)
+                        if p.pts is not None and p.is_keyframe and number(p.pts) > starts[-1]), None)
+            if key is None:
+                break
+            if key > starts[-1]:
+                starts.append(key)
+        while len(starts) > 1 and frames - starts[-1] < length // 2:
+            starts.pop()
+    return starts, frames
 
 
 @dataclass
@@ -123,13 +130,9 @@ class SegmentedBatch:
         if not isinstance(item.input, Path) or item.input.suffix.lower() not in VIDEO_EXTENSIONS:
             return []  # a web video, an image
         try:
-            keys, frames, rate = keyframes(item.input)
+            starts, frames = segment_starts(item.input, seconds)
         except Exception:  # noqa: BLE001 - not splittable (corrupt, no video): process_item reports it whole
             return []
-        length = max(1, round(seconds * rate))
-        if frames < MIN_PIECES * length:
-            return []
-        starts = cut_points(keys, frames, length)
         if len(starts) < 2:
             return []
         folder = item.outputs[-1].with_name(f".{item.outputs[-1].stem}.segments")

@@ -1,4 +1,4 @@
-"""A real two-node Ray cluster on loopback: a head and a worker node, each a `ray start --block` process.
+"""A real Ray cluster of one or two nodes on loopback, each a `ray start --block` process (benchmarks and tests).
 
 Everything stays on 127.0.0.2. Ray rewrites 127.0.0.1 (and "localhost") into the
 machine's network address (``ray._private.services.resolve_ip_for_localhost``),
@@ -13,21 +13,28 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from tests.servers.rtsp import free_port
-
 HOST = "127.0.0.2"
+RAY = [sys.executable, "-m", "ray.scripts.scripts"]  # Ray's own CLI, from this environment whatever PATH says
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
 
 
 class RayCluster:
-    """``start()`` brings up the head and one worker node with ``cpus`` CPUs each; ``stop()`` ends both."""
+    """``start()`` brings up the head and ``nodes - 1`` worker nodes with ``cpus`` CPUs each; ``stop()`` ends all."""
 
-    def __init__(self, cpus: int = 1) -> None:
-        self.cpus = cpus
+    def __init__(self, cpus: int = 1, nodes: int = 2) -> None:
+        self.cpus, self.node_count = cpus, nodes
         self.port = free_port()
         self.address = f"{HOST}:{self.port}"
         # short: Ray's unix sockets live below it, and their paths must fit in 107 characters
@@ -39,7 +46,7 @@ class RayCluster:
     def _start_node(self, *args: str) -> None:
         log = open(self.temp_dir / f"node{len(self.nodes)}.log", "w")  # noqa: SIM115 - closed with the process
         self.nodes.append(subprocess.Popen(
-            ["ray", "start", "--block", f"--node-ip-address={HOST}", f"--num-cpus={self.cpus}",
+            [*RAY, "start", "--block", f"--node-ip-address={HOST}", f"--num-cpus={self.cpus}",
              "--disable-usage-stats", *args],
             env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
 
@@ -47,8 +54,9 @@ class RayCluster:
         self._start_node("--head", f"--port={self.port}", "--include-dashboard=false",
                          f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}")
         self._wait(1, timeout)
-        self._start_node(f"--address={self.address}")
-        self._wait(2, timeout)
+        for n in range(2, self.node_count + 1):
+            self._start_node(f"--address={self.address}")
+            self._wait(n, timeout)
 
     def _wait(self, nodes: int, timeout: float) -> None:
         """Waits until ``ray status`` lists that many live nodes (the command needs no driver)."""
@@ -57,7 +65,7 @@ class RayCluster:
             for node in self.nodes:
                 if node.poll() is not None:
                     raise RuntimeError(f"a Ray node exited: {(self.temp_dir / 'node0.log').read_text()[-2000:]}")
-            status = subprocess.run(["ray", "status", f"--address={self.address}"], env=self.env,
+            status = subprocess.run([*RAY, "status", f"--address={self.address}"], env=self.env,
                                     capture_output=True, text=True)
             if status.returncode == 0 and status.stdout.count(" node_") >= nodes:
                 return

@@ -26,33 +26,14 @@ def cluster():
     from vision_desk.benchmarks.ray_cluster import RayCluster
 
     started = RayCluster(cpus=1)
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")}
-    os.environ.update({k: started.env[k] for k in saved})  # this process is the driver: it needs the token too
-    _reload_ray_auth()
+    saved = started.use_here()  # this process is the driver: it needs the token too
     try:
         started.start()
         yield started
     finally:
         ray.shutdown()
         started.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        _reload_ray_auth()
-
-
-def _reload_ray_auth() -> None:
-    """Makes this process see RAY_AUTH_* set after `import ray` (a CLI driver reads them at start-up).
-
-    Ray caches its settings and the token when it is imported; this refresh is what
-    ``ray._private.authentication.authentication_token_setup`` does itself when it turns token mode on.
-    """
-    from ray._raylet import AuthenticationTokenLoader, Config
-
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
+        started.restore(saved)
 
 
 @pytest.fixture()

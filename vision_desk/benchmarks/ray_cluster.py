@@ -30,6 +30,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+AUTH_VARIABLES = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_USAGE_STATS_ENABLED")
+
+
+def _reload_ray_settings() -> None:
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
 class RayCluster:
     """``start()`` brings up the head and ``nodes - 1`` worker nodes with ``cpus`` CPUs each; ``stop()`` ends all."""
 
@@ -71,6 +81,27 @@ class RayCluster:
                 return
             time.sleep(0.5)
         raise RuntimeError(f"the Ray cluster did not show {nodes} nodes within {timeout:.0f} s")
+
+    def use_here(self) -> dict[str, str | None]:
+        """Makes this process a driver of the cluster (its token in the environment); returns what to restore.
+
+        Ray caches its settings and the token when it is imported, so they are reloaded here, as
+        ``ray._private.authentication.authentication_token_setup`` does when it turns token mode on.
+        """
+        saved = {k: os.environ.get(k) for k in AUTH_VARIABLES}
+        os.environ.update({k: self.env[k] for k in AUTH_VARIABLES})
+        _reload_ray_settings()
+        return saved
+
+    @staticmethod
+    def restore(saved: dict[str, str | None]) -> None:
+        """Undoes :meth:`use_here`."""
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        _reload_ray_settings()
 
     def worker_pids(self, task: str) -> list[int]:
         """Processes now running a task of that function (Ray names them ``ray::<function>``)."""

@@ -14,6 +14,7 @@ joining segments; ``docs/scale.md`` projects efficiency at 8, 64 and 512 workers
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Iterator
 
 from vision_desk.benchmarks import BenchContext, BenchRow
+from vision_desk.benchmarks.scale_model import Overheads, many_files, one_long_file
 
 ORDER = 80
 FILES = 8
@@ -82,9 +84,10 @@ def _model_load(pipeline: Path, clip: Path) -> float:
         built.close()
 
 
-def _cut_and_join(ctx: BenchContext, frames: int) -> tuple[float, float, int]:
-    """(seconds to find the cuts, join seconds, frames) for one clip cut into 4 segments and joined again."""
-    from vision_desk.engine.batch_segments import join_mp4, segment_starts
+def _cut_and_join(ctx: BenchContext, frames: int) -> tuple[float, float, float, int]:
+    """(seconds to find the cuts, MP4 join seconds, JSONL join seconds, frames) for one clip cut into 4 segments."""
+    from vision_desk.engine.batch import BatchItem
+    from vision_desk.engine.batch_segments import join, join_mp4, segment_starts
     from vision_desk.engine.frame import Frame
     from vision_desk.engine.sinks.recorder import RecorderSink
     from vision_desk.engine.sources.files import VideoFileSource
@@ -109,7 +112,17 @@ def _cut_and_join(ctx: BenchContext, frames: int) -> tuple[float, float, int]:
         starts.append(n * quarter / source.fps)
     started = time.perf_counter()
     join_mp4(parts, starts, ctx.workdir / "scale-joined.mp4")
-    return scan, time.perf_counter() - started, frames
+    mp4 = time.perf_counter() - started
+    record = '{"frame":%d,"time":%.4f,"objects":[{"box":[101.5,52.25,180.75,140.0],"label":"car","score":0.87,' \
+             '"track_id":7}],"values":{"detect_count":1}}\n'
+    pieces = []
+    for n in range(4):  # a detection's worth of results per frame, as segments write them
+        lines = ctx.workdir / f"scale-seg{n}.jsonl"
+        lines.write_text("".join(record % (i, i / 30) for i in range(n * quarter, (n + 1) * quarter)))
+        pieces.append(BatchItem(clip, Path(clip.name), [lines]))
+    started = time.perf_counter()
+    join(pieces, [ctx.workdir / "scale-joined.jsonl"])
+    return scan, mp4, time.perf_counter() - started, frames
 
 
 def _ray_task_overhead(address: str) -> tuple[float, float]:
@@ -142,6 +155,7 @@ def rows(ctx: BenchContext) -> Iterator[BenchRow]:
         {"stage": "detect", "params": {"model": str(bench_model()), "confidence": 0.1}},
         {"stage": "track", "params": {}}]}))
     pipelines = {"edges (classical)": resource_dir("pipelines") / "edges.yaml", "detect + track": detection}
+    per_worker: dict[str, float] = {}  # frames per second of one worker while every core is busy
     for name, pipeline in pipelines.items():
         _batch(folder, pipeline, ctx.workdir / "scale-warm", "1", [])  # builds any export once, untimed
         one = _batch(folder, pipeline, ctx.workdir / "scale-out", "1", [])
@@ -149,34 +163,49 @@ def rows(ctx: BenchContext) -> Iterator[BenchRow]:
         auto = _batch(folder, pipeline, ctx.workdir / "scale-out", "auto", [])
         yield BenchRow("scale", f"{name}, auto workers, {FILES} files", total / auto, total,
                        f"{name}, 1 worker, {FILES} files", f"{auto:.1f} s")
-    yield _seconds("worker process start (spawn + imports)", _spawn_worker(), "per worker")
-    for name, pipeline in pipelines.items():
-        yield _seconds(f"model load: {name}", _model_load(pipeline, folder / "clip0.mp4"), "per worker")
-    scan, join, joined = _cut_and_join(ctx, ctx.frames(600))
-    yield _seconds("find the cuts of 4 segments (seeks)", scan, f"per file of {joined} frames")
-    yield _seconds("join 4 segments (MP4 packets + JSONL)", join, f"per file of {joined} frames")
-    yield from _ray_rows(ctx, folder, pipelines, total)
+        per_worker[name] = total / auto / min(FILES, os.cpu_count() or 1)
+    spawn = _spawn_worker()
+    yield _seconds("worker process start (spawn + imports)", spawn, "per worker")
+    loads = {name: _model_load(pipeline, folder / "clip0.mp4") for name, pipeline in pipelines.items()}
+    for name, seconds in loads.items():
+        yield _seconds(f"model load: {name}", seconds, "per worker")
+    scan, join_video, join_results, joined = _cut_and_join(ctx, ctx.frames(2400))
+    yield _seconds("find the cuts of 4 segments (3 seeks)", scan, f"per file of {joined} frames")
+    yield _seconds("join 4 segments: MP4 (packets copied)", join_video, f"per file of {joined} frames, 640x360")
+    yield _seconds("join 4 segments: JSONL", join_results, f"per file of {joined} frames")
+    task = [0.0]
+    yield from _ray_rows(ctx, folder, pipelines, total, task)
+    for name, rate in per_worker.items():
+        video = Overheads(spawn + loads[name], task[0], scan / 3, (join_video + join_results) / joined)
+        results = Overheads(spawn + loads[name], task[0], scan / 3, join_results / joined)
+        for workers in (8, 64, 512):
+            yield BenchRow("scale", f"projection: {name}, {workers} workers", 0.0, note=(
+                f"efficiency {many_files(workers, rate, video):.3f} for 1,000 one-hour files; one 100-hour file: "
+                f"{one_long_file(workers, rate, video):.3f} with video, {one_long_file(workers, rate, results):.3f} "
+                f"results only ({rate:.0f} fps per worker; a projection from the rows above)"))
 
 
-def _ray_rows(ctx: BenchContext, folder: Path, pipelines: dict[str, Path], total: int) -> Iterator[BenchRow]:
-    """The same batches through a local Ray cluster (one node with every core, on loopback, token auth on)."""
+def _ray_rows(ctx: BenchContext, folder: Path, pipelines: dict[str, Path], total: int,
+              task: list[float]) -> Iterator[BenchRow]:
+    """The same batches through a local Ray cluster (one node with every core, on loopback, token auth on).
+
+    ``task[0]`` is set to a warm Ray task's round trip, for the projection.
+    """
     try:
         import ray
     except ImportError:
         yield BenchRow("scale", "Ray rows skipped: Ray is not installed (pip install 'vision-desk[cluster]')", 0.0)
         return
-    import os
-
     from vision_desk.benchmarks.ray_cluster import RayCluster
 
     cluster = RayCluster(cpus=os.cpu_count() or 1, nodes=1)
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
     started = time.perf_counter()
     cluster.start()
     yield _seconds("Ray cluster start (head node)", time.perf_counter() - started, "once, not in the rows below")
-    os.environ.update({k: cluster.env[k] for k in saved})
+    saved = cluster.use_here()
     try:
         first, warm = _ray_task_overhead(cluster.address)
+        task[0] = warm
         yield _seconds("Ray task on a fresh worker (process + imports)", first, "per worker")
         yield _seconds("Ray task round trip, warm worker", warm, "per work item")
         ray.shutdown()
@@ -188,8 +217,4 @@ def _ray_rows(ctx: BenchContext, folder: Path, pipelines: dict[str, Path], total
         if ray.is_initialized():
             ray.shutdown()
         cluster.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        cluster.restore(saved)

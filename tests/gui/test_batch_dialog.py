@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import importlib.util
+import re
 import shutil
 from pathlib import Path
 
@@ -77,3 +80,45 @@ def test_batch_processes_a_list_of_a_file_and_a_web_video(qtbot, tmp_path: Path,
         assert sum(1 for _ in container.decode(video=0)) == 20  # every frame of the page's clip
     rows = [dialog.results.item(i).text() for i in range(dialog.results.count())]
     assert any(r.startswith("done: ") and "-video-html  (20 frames" in r for r in rows)  # named after its URL
+
+
+def test_an_unreachable_ray_cluster_is_one_sentence_and_the_dialog_goes_on(qtbot, tmp_path: Path, small_clip: Path,
+                                                                           settings) -> None:  # noqa: ANN001
+    from tests.servers.rtsp import free_port
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(small_clip, inputs / "clip.mp4")
+    address = f"127.0.0.2:{free_port()}"  # nothing listens there
+    dialog = BatchDialog(PipelineSpec("gray", [StageSpec("grayscale")]), tmp_path, settings=settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.input_edit.setText(str(inputs))
+    dialog.output_edit.setText(str(tmp_path / "out"))
+    assert not dialog.segment_minutes.isEnabled() or dialog.workers.value() != 1
+    qtbot.keyClicks(dialog.ray_edit, address)
+    assert not dialog.workers.isEnabled() and dialog.segment_minutes.isEnabled()  # the cluster decides; files may be cut
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    assert dialog.summary_label.text() == "" and dialog.cancel_button.isEnabled()  # joining is the worker's business
+    qtbot.waitUntil(lambda: dialog.start_button.isEnabled(), timeout=60000)
+    if importlib.util.find_spec("ray") is None:
+        expected = ("Running a batch on a Ray cluster needs Ray, which is not installed; install it with "
+                    "pip install 'vision-desk[cluster]' (or pip install 'ray[default]').")
+    else:
+        expected = (f"Cannot reach the Ray cluster at {address} (Connection refused); start its head with "
+                    "`ray start --head` and give the address it prints, or check the host and port.")
+    assert html.unescape(re.sub("<[^>]+>", "", dialog.summary_label.text())) == expected
+    assert dialog.summary is None and not dialog.running and not dialog.cancel_button.isEnabled()
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+    again = BatchDialog(PipelineSpec("gray", [StageSpec("grayscale")]), tmp_path, settings=settings)
+    qtbot.addWidget(again)
+    assert again.ray_edit.text() == address and again.input_edit.text() == str(inputs)  # remembered
+
+    dialog.ray_edit.clear()  # the same dialog, on this machine now
+    dialog.workers.setValue(1)
+    qtbot.mouseClick(dialog.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)
+    assert [i.status for i in dialog.summary.items] == ["done"]
+    assert dialog.summary_label.text().startswith("<b>Finished")
+

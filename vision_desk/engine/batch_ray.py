@@ -74,7 +74,7 @@ def connect(address: str) -> None:
     try:
         import ray
     except ImportError:
-        raise VisionDeskError("--ray needs Ray, which is not installed; install it with "
+        raise VisionDeskError("running a batch on a Ray cluster needs Ray, which is not installed; install it with "
                               "pip install 'vision-desk[cluster]' (or pip install 'ray[default]').") from None
     if ray.is_initialized():
         return
@@ -94,13 +94,26 @@ def connect(address: str) -> None:
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise VisionDeskError(
             f"cannot join the Ray cluster at {address} ({str(err).splitlines()[0][:160]}); start one with "
-            "`ray start --head` and give its address, or use --ray auto on a machine that joined one.") from None
+            "`ray start --head` and give its address, or give auto on a machine that joined one.") from None
+
+
+def disconnect() -> None:
+    """Leaves the Ray cluster this process joined, if any, so that the next batch joins the address it is given.
+
+    :func:`connect` keeps a joined cluster for the life of the process (a CLI batch is one process); the app
+    runs many batches, each perhaps on another cluster. The cluster itself goes on running.
+    """
+    import sys
+
+    ray = sys.modules.get("ray")  # never imported: never joined
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
 
 
 def _check_reachable(address: str, host: str, port: str) -> None:
     """Fails in one sentence at once when nothing listens at the address (Ray itself retries for a minute)."""
     if not (host and port.isdigit()):
-        raise VisionDeskError(f"--ray {address} is not a cluster address; give HOST:PORT, ray://HOST:PORT or auto.")
+        raise VisionDeskError(f"'{address}' is not a Ray cluster address; give HOST:PORT, ray://HOST:PORT or auto.")
     try:
         socket.create_connection((host, int(port)), timeout=5).close()
     except OSError as err:

@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
 
     def show_batch(self) -> BatchDialog:
         if self._batch is None or not self._batch.running:
-            self._batch = BatchDialog(self.editor.spec(), self.settings.output_dir, self)
+            self._batch = BatchDialog(self.editor.spec(), self.settings.output_dir, self, settings=self.settings)
         self._batch.show()
         self._batch.raise_()
         return self._batch

@@ -69,6 +69,16 @@ class Settings:
     last_dir = _Setting("paths/last", str(Path.home()), str)
     web_height = _Setting("sources/web_height", 720, int)  # the Web video dialog's quality; 0 is the best offered
 
+    # -- the batch dialog's last choices (resume is not kept: skipping files should be asked for each time) --
+    batch_input = _Setting("batch/input", "", str)
+    batch_output = _Setting("batch/output", "", str)  # empty: <output folder>/batch
+    batch_recursive = _Setting("batch/recursive", False, bool)
+    batch_video = _Setting("batch/video", True, bool)
+    batch_annotated = _Setting("batch/annotated", True, bool)
+    batch_workers = _Setting("batch/workers", 0, int)  # 0: auto
+    batch_ray = _Setting("batch/ray", "", str)  # empty: this machine
+    batch_segment_minutes = _Setting("batch/segment_minutes", 5, int)  # 0: never cut
+
     @property
     def output_dir(self) -> Path:
         return Path(self._get("output/folder", str(default_output_dir()), str)).expanduser()

@@ -100,6 +100,8 @@ class _Progress:
         s = self.engine.stats()
         total = self.max_frames or s.total
         if not self.engine.source.live and total:
+            if self.bar is None and s.frames_out == 0:
+                return  # no bar before the first frame: a stage that cannot start leaves its error on its own line
             if self.bar is None:
                 self.bar = self.tqdm(total=total, unit="frame", file=sys.stderr, dynamic_ncols=True)
             self.bar.update(s.frames_out - self.bar.n)

@@ -164,6 +164,7 @@ def open_fds_and_threads() -> tuple[int, int]:
 
 
 @pytest.mark.rtsp
+@pytest.mark.slow  # about 20 s: three real outages of 2 to 4 s
 def test_rtsp_resumes_within_3_s_of_the_servers_return_every_time(rtsp_server) -> None:
     """Three outages of 2 to 4 s: each time the frames come back within 3 s of the server being up again (a bound
     on the retry schedule with a wide margin: about 1.5 s was measured on a loaded 2-core machine; the old

@@ -19,6 +19,11 @@ class PipelineError(VisionDeskError):
     """A pipeline file or a stage parameter is invalid."""
 
 
+class ConfigError(VisionDeskError):
+    """A file the app reads (a model manifest, a taught model's teach.json, a gallery export) is malformed; the
+    message names the file, the entry and the field."""
+
+
 @dataclass(frozen=True)
 class MissingModel:
     """One model file that is not on disk, as data: the GUI offers its download from this, never from the message.

@@ -25,6 +25,11 @@ A model made of several files lists the others in ``needs`` (e.g. Darknet
 weights need their ``.cfg`` and a class-names file), each an entry of its own
 that ``pull`` fetches by its name; a stage asked for the model in its
 ``auto`` setting takes them from there.
+
+Every entry is checked against :class:`ModelEntry` when the manifest is read:
+all the fields above but ``needs`` and ``description`` are required, unknown
+keys are refused (a typo is caught, not ignored), and a malformed entry raises
+:class:`~vision_desk.errors.ConfigError` naming the file, the entry and the field.
 """
 
 from __future__ import annotations
@@ -32,15 +37,17 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import re
 import urllib.error
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Annotated, Callable, Iterable
 
-import yaml
+from pydantic import ConfigDict, Field, field_validator
+from pydantic.dataclasses import dataclass
 
-from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
+from vision_desk.config_files import check, read_yaml
+from vision_desk.errors import ConfigError, MissingModel, ModelMissingError, VisionDeskError
 from vision_desk.resources import resource_dir
 from vision_desk.weights import models_dir
 
@@ -49,18 +56,64 @@ from vision_desk.weights import models_dir
 PULL_COMMAND = "vision-desk models pull"
 
 
-@dataclass(frozen=True)
+#: A model's name: what 'models pull NAME' and the stages' model settings take.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_HEX = re.compile(r"[0-9a-fA-F]{8,64}")
+
+
+@dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class ModelEntry:
+    """One model of the manifest; its fields are the schema each entry of ``models/manifest/*.yaml`` is checked
+    against (unknown keys are refused, so a typo is caught)."""
+
     name: str
     task: str
     file: str
     url: str
     sha256: str
-    size: int
+    size: Annotated[int, Field(ge=0)]
     licence: str
-    used_by: tuple[str, ...] = field(default_factory=tuple)
+    used_by: tuple[str, ...] = ()
     description: str = ""
-    needs: tuple[str, ...] = field(default_factory=tuple)  # the other manifest entries this model is used with
+    needs: tuple[str, ...] = ()  # the other manifest entries this model is used with
+
+    @field_validator("name")
+    @classmethod
+    def _model_name(cls, value: str) -> str:
+        if not _NAME.fullmatch(value):
+            raise ValueError("must be a model name of letters, digits, '.', '-', '+' and '_', starting with a "
+                             "letter or digit")
+        return value
+
+    @field_validator("task", "licence")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @field_validator("file")
+    @classmethod
+    def _file_name(cls, value: str) -> str:
+        # the file is written into the models folder under this name: never anywhere else
+        if not value or value in (".", "..") or any(sep in value for sep in "/\\"):
+            raise ValueError("must be a file name without a folder")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.lower().startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// address")
+        return value
+
+    @field_validator("sha256")
+    @classmethod
+    def _checksum(cls, value: str) -> str:
+        if value and not _HEX.fullmatch(value):
+            raise ValueError("must be 64 hex digits, their first 8 or more (as torchvision names its files), "
+                             "or empty for no check")
+        return value
 
     @property
     def path(self) -> Path:
@@ -76,18 +129,33 @@ class ModelEntry:
         return f"{self.size / 1e6:.1f} MB" if self.size else "?"
 
 
-def load_manifest() -> dict[str, ModelEntry]:
-    """Every model listed in models/manifest/*.yaml, by name."""
+def load_manifest(folder: Path | None = None) -> dict[str, ModelEntry]:
+    """Every model listed in models/manifest/*.yaml (or ``folder``'s), by name.
+
+    Raises:
+        ConfigError: a file or an entry is malformed (one sentence naming the file, the entry and the field), two
+            entries share a name, or an entry needs one the manifest does not list.
+    """
     entries: dict[str, ModelEntry] = {}
-    for path in sorted(resource_dir("models/manifest").glob("*.yaml")):
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            entry = ModelEntry(
-                name=raw["name"], task=raw.get("task", ""), file=raw.get("file", raw["name"]), url=raw["url"],
-                sha256=raw.get("sha256", ""), size=int(raw.get("size", 0)), licence=raw.get("licence", ""),
-                used_by=tuple(raw.get("used_by", ())), description=raw.get("description", ""),
-                needs=tuple(raw.get("needs", ())),
-            )
-            entries[entry.name] = entry
+    found_in: dict[str, Path] = {}
+    for path in sorted((folder or resource_dir("models/manifest")).glob("*.yaml")):
+        raw_entries = read_yaml(path, "model manifest") or []
+        if not isinstance(raw_entries, list):
+            raise ConfigError(f"{path}: a model manifest is a list of entries ('- name: ...'), not a "
+                              f"{type(raw_entries).__name__}; see the other files in models/manifest/.")
+        for number, raw in enumerate(raw_entries, start=1):
+            name = raw.get("name") if isinstance(raw, dict) else None
+            label = f"entry '{name}'" if isinstance(name, str) and name else f"entry {number}"
+            model = check(ModelEntry, raw, f"{path}: {label}")
+            if model.name in entries:
+                raise ConfigError(f"{path}: {label} is listed twice (also in {found_in[model.name]}); "
+                                  "give each model a name of its own.")
+            entries[model.name], found_in[model.name] = model, path
+    for model in entries.values():
+        for needed in model.needs:
+            if needed not in entries:
+                raise ConfigError(f"{found_in[model.name]}: entry '{model.name}': field 'needs' names '{needed}', "
+                                  "which no manifest entry is; add that entry or fix the name.")
     return entries
 
 

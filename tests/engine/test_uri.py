@@ -49,8 +49,24 @@ def test_web_options_leave_the_sites_own_query_as_it_was() -> None:
     assert parse_uri(web_uri("https://example.org/page", 360)).options == {"height": "360"}
 
 
+def test_stream_timeouts_are_taken_out_of_the_url_and_the_rest_of_its_query_stays() -> None:
+    parsed = parse_uri("rtsp://u:p@cam.local:554/stream1?open_timeout=2&read_timeout=0.5")
+    assert (parsed.kind, parsed.target) == ("stream", "rtsp://u:p@cam.local:554/stream1")
+    assert parsed.options == {"open_timeout": "2", "read_timeout": "0.5"}
+    cgi = parse_uri("http://cam.local/video.cgi?resolution=640x480&open_timeout=3&sig=a%2Fb~c")
+    assert (cgi.target, cgi.options) == ("http://cam.local/video.cgi?resolution=640x480&sig=a%2Fb~c", {"open_timeout": "3"})
+    plain = "rtsp://cam.local/live?channel=1&subtype=0"
+    assert (parse_uri(plain).target, parse_uri(plain).options) == (plain, {})
+    web = parse_uri("https://www.youtube.com/watch?v=x&read_timeout=20&height=720")
+    assert (web.target, web.options) == ("https://www.youtube.com/watch?v=x", {"read_timeout": "20", "height": "720"})
+    with pytest.raises(SourceError) as err:
+        parse_uri("rtsp://admin:hunter2@cam/x?open_timeout=soon")
+    assert str(err.value) == "rtsp://***:***@cam/x?open_timeout=soon: open_timeout must be a number of seconds, e.g. ?open_timeout=5."
+
+
 @pytest.mark.parametrize("uri", ["", "/no/such/file.mp4", "cam:abc", "/no/such/*.jpg", "web:ftp://example.org/x",
-                                 "https://example.org/watch?v=x&height=hd"])
+                                 "https://example.org/watch?v=x&height=hd", "rtsp://cam/x?open_timeout=soon",
+                                 "rtsp://cam/x?read_timeout=0", "web:https://example.org/v?open_timeout=-1"])
 def test_parse_errors_are_one_sentence(uri: str) -> None:
     with pytest.raises(SourceError) as err:
         parse_uri(uri)

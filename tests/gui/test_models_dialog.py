@@ -75,6 +75,23 @@ def test_the_real_manifest_is_listed_with_sizes_and_nothing_downloaded(qtbot, mo
     assert dialog.download_button.isEnabled() and not dialog.cancel_button.isEnabled()
 
 
+def test_a_malformed_manifest_is_a_sentence_in_the_dialog(qtbot, tmp_path: Path, models_dir: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A manifest entry with a typo: the dialog opens, lists nothing and says which file, entry and field."""
+    import functools
+
+    folder = tmp_path / "manifest"
+    folder.mkdir()
+    (folder / "mine.yaml").write_text("- name: mine\n  task: detect\n  file: mine.pt\n  url: https://example.org/mine.pt\n"
+                                      "  sha256: ''\n  size: 0\n  licence: MIT\n  used-by: [detect]\n")
+    monkeypatch.setattr(models, "load_manifest", functools.partial(models.load_manifest, folder))
+    dialog = open_dialog(qtbot)
+    assert dialog.table.rowCount() == 0 and not dialog.download_button.isEnabled()
+    assert dialog.status.text() == (f"{folder / 'mine.yaml'}: entry 'mine': field 'used-by' is not one of its fields "
+                                    "(a typo?); they are description, file, licence, name, needs, sha256, size, task, "
+                                    "url, used_by.")
+
+
 def test_download_shows_progress_checks_the_file_and_marks_it_downloaded(qtbot, served: str, models_dir: Path) -> None:
     dialog = open_dialog(qtbot)
     assert cells(dialog, 0)[:4] == ["quick", "detect", "0.8 MB", "no"]

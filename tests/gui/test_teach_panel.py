@@ -340,6 +340,26 @@ def test_cancel_during_training_ends_as_cancelled_and_writes_no_model(qtbot, rig
     assert panel.train.train_button.isEnabled()
 
 
+def test_a_broken_teach_json_is_a_sentence_in_the_panel_not_a_crash(qtbot, rig) -> None:
+    """A model folder whose teach.json lists a 3 x 3 confusion matrix for two classes (the charts would fail on it):
+    the panel says which file and field, shows empty charts, and the project stays usable."""
+    import json
+
+    panel = rig.panel
+    project_with_class(panel, "red")
+    panel.project.model.mkdir()
+    meta = {"labels": ["red", "blue"], "arch": "resnet18", "size": 64, "mean": [0.5] * 3, "std": [0.25] * 3,
+            "metrics": {"accuracy": 0.5, "confusion": [[1, 0, 0], [0, 1, 0], [0, 0, 1]]}}
+    (panel.project.model / "teach.json").write_text(json.dumps(meta))
+    panel.refresh_projects()
+    assert panel.project.name == "pets" and panel.project.has_model()
+    assert panel.train.result.text() == (
+        f"{panel.project.model / 'teach.json'}: field 'metrics' must hold a confusion matrix with a row and a column "
+        "for each of the 2 labels; train the model again to rewrite it.")
+    assert panel.train.confusion.rowCount() == 0 and panel.train.curves.points == 0
+    assert panel.classes.add("blue") and panel.train.train_button.isEnabled()
+
+
 def test_missing_backbone_weights_are_one_sentence_naming_the_pull_command(qtbot, rig, tmp_path, monkeypatch) -> None:
     """The UI trains from ImageNet weights; where they are not pulled, the job fails with the sentence to fix it."""
     monkeypatch.setenv("VISION_DESK_MODELS", str(tmp_path / "no-models"))

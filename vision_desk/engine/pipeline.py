@@ -21,6 +21,7 @@ import numpy as np
 import yaml
 from pydantic import ValidationError
 
+from vision_desk.config_files import read_yaml
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.lanes import Carry, Lane, set_up, snapshot, torch_threads_per_lane
 from vision_desk.engine.motion import SmallGray
@@ -75,15 +76,7 @@ def load_spec(path: str | Path) -> PipelineSpec:
     where = str(path)
     if not path.is_file():
         raise PipelineError(f"{where}: pipeline file not found; check the path or pick one from pipelines/.")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(err, "problem", None) or "invalid YAML"
-        raise PipelineError(f"{where}: invalid YAML{at} ({problem}); fix the file's syntax.") from None
-    except UnicodeDecodeError:
-        raise PipelineError(f"{where}: not a text file; a pipeline file is YAML text.") from None
+    data = read_yaml(path, "pipeline file", PipelineError)
     return spec_from_dict(data, where)
 
 

@@ -11,6 +11,9 @@
       web:https://...                                broadcast (web: forces it for any URL)
     screen:, screen:2, screen:?region=0,0,800,600   screen capture (mss)
     demo:                                           the built-in demo scene
+
+Streams and web videos take ``?open_timeout=S`` and ``?read_timeout=S`` (seconds; 5 by default): they are
+taken out of the URL, whose own query goes to the server as it was.
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 #: Paths on a web server that FFmpeg reads as they are (media files, camera MJPEG and CGI streams);
 #: any other http(s) URL is a web page or playlist that yt-dlp resolves to its video stream.
 DIRECT_MEDIA_EXTENSIONS = (VIDEO_EXTENSIONS - {".gif"}) | {".mjpg", ".mjpeg", ".cgi", ".h264", ".h265", ".mp2t"}
-#: Options of a web source; they are taken out of the page URL's query, the rest of which is the site's.
-WEB_OPTIONS = ("height",)
+#: Options of a stream (seconds an open or a read may take); they are taken out of the URL's query, the rest of
+#: which is the camera's or the server's.
+STREAM_OPTIONS = ("open_timeout", "read_timeout")
+#: Options of a web source, taken out of the page URL's query the same way.
+WEB_OPTIONS = ("height", *STREAM_OPTIONS)
 _SECRET_QUERY_KEYS = re.compile(r"(?i)^(password|passwd|pwd|pass|token|key|secret|auth)$")
 
 
@@ -90,7 +96,8 @@ def parse_uri(uri: str | int) -> SourceURI:
     if scheme in ("http", "https") and not _is_direct_media(text):
         return _web_uri(text, text)
     if scheme in STREAM_SCHEMES:
-        return SourceURI("stream", text, {}, text)
+        target, options = _take_options(text, STREAM_OPTIONS)
+        return SourceURI("stream", target, _checked_seconds(options, text), text)
     if low.startswith("demo:"):
         _, opts = _split_options(text[5:])
         return SourceURI("demo", "", opts, text)
@@ -146,10 +153,40 @@ def _web_uri(url: str, raw: str) -> SourceURI:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise SourceError(f"'{mask_uri(raw)}' is not a web address: give a page URL such as web:https://www.youtube.com/watch?v=ID.")
-    # the site's own query stays byte for byte (signed playlist URLs break when re-encoded)
-    ours = [piece for piece in parts.query.split("&") if piece.partition("=")[0] in WEB_OPTIONS]
-    options = dict(parse_qsl("&".join(ours)))
+    url, options = _take_options(url, WEB_OPTIONS)
     if "height" in options and not options["height"].isdigit():
         raise SourceError(f"{mask_uri(raw)}: height must be a number of lines, e.g. ?height=720.")
+    return SourceURI("web", url, _checked_seconds(options, raw), raw)
+
+
+def _take_options(url: str, names: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+    """The URL without our options (``names``) in its query, and those options.
+
+    The rest of the query stays byte for byte (signed URLs break when re-encoded), and a URL without our options
+    is returned as it was.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url, {}  # not a URL FFmpeg could open either: it gives the error
+    ours = [piece for piece in parts.query.split("&") if piece.partition("=")[0] in names]
+    if not ours:
+        return url, {}
     query = "&".join(piece for piece in parts.query.split("&") if piece and piece not in ours)
-    return SourceURI("web", urlunsplit(parts._replace(query=query)), options, raw)
+    return urlunsplit(parts._replace(query=query)), dict(parse_qsl("&".join(ours)))
+
+
+def _checked_seconds(options: dict[str, str], raw: str) -> dict[str, str]:
+    """``options``, once every timeout in them is a positive number of seconds (SourceError otherwise)."""
+    from vision_desk.errors import SourceError
+
+    for name in STREAM_OPTIONS:
+        if name not in options:
+            continue
+        try:
+            ok = 0 < float(options[name]) < float("inf")
+        except ValueError:
+            ok = False
+        if not ok:
+            raise SourceError(f"{mask_uri(raw)}: {name} must be a number of seconds, e.g. ?{name}=5.")
+    return options

@@ -101,7 +101,11 @@ class ModelsDialog(QDialog):
         from vision_desk.models import load_manifest
 
         selected = self.selected_name()
-        entries = list(load_manifest().values())
+        try:
+            entries = list(load_manifest().values())
+        except VisionDeskError as err:  # a malformed manifest file: its sentence here, the dialog still opens
+            entries = []
+            self.status.setText(str(err))
         self.table.setRowCount(len(entries))
         for row, e in enumerate(entries):
             cells = (e.name, e.task, e.size_label, "yes" if e.present else "no", e.licence, ", ".join(e.used_by))

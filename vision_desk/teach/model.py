@@ -23,16 +23,62 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import cv2
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from vision_desk.config_files import check, read_json
 from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
 from vision_desk.teach.backbones import IMAGENET_MEAN, IMAGENET_STD
 
 MANIFEST = "teach.json"
 FORMAT = 1
+#: What a broken teach.json's sentence ends with.
+RETRAIN = "train the model again to rewrite it"
+
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class TrainingMetrics(BaseModel):
+    """``teach.json``'s ``metrics``: what the Teach panel shows of the last training (other keys are kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    accuracy: Share | None = None
+    confusion: list[list[Annotated[int, Field(ge=0)]]] | None = None
+    per_class: dict[str, Share] = {}
+    history: dict[str, list[float]] = {}
+    n_val: Annotated[int, Field(ge=0)] | None = None
+
+
+class TeachFile(BaseModel):
+    """The schema of ``teach.json``. Unknown keys are ignored, so a model a newer Vision Desk wrote still loads."""
+
+    format: Annotated[int, Field(ge=1)] = FORMAT
+    labels: Annotated[list[str], Field(min_length=1)]
+    arch: Annotated[str, Field(min_length=1)]
+    size: Annotated[int, Field(ge=8, le=4096)]
+    mean: tuple[float, float, float]
+    std: tuple[Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)], Annotated[float, Field(gt=0)]]
+    metrics: TrainingMetrics = TrainingMetrics()
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct(cls, labels: list[str]) -> list[str]:
+        if len(set(labels)) != len(labels):
+            raise ValueError("must name each class once")
+        return labels
+
+    @field_validator("metrics")
+    @classmethod
+    def _one_row_per_label(cls, metrics: TrainingMetrics, info: ValidationInfo) -> TrainingMetrics:
+        n = len(info.data.get("labels") or [])
+        rows = metrics.confusion
+        if rows is not None and n and (len(rows) != n or any(len(row) != n for row in rows)):
+            raise ValueError(f"must hold a confusion matrix with a row and a column for each of the {n} labels")
+        return metrics
 
 
 def prepare(images: list[np.ndarray], size: int, mean: tuple[float, ...] = IMAGENET_MEAN,
@@ -179,22 +225,24 @@ def load_taught(folder: str | Path) -> TaughtModel:
 
     Raises:
         ModelMissingError: no such folder.
-        VisionDeskError: the folder is not a taught model, or its description is damaged (one sentence).
+        VisionDeskError: the folder is not a taught model, or a newer Vision Desk wrote it.
+        ConfigError: its ``teach.json`` is malformed (one sentence naming the field).
     """
     folder = Path(folder).expanduser()
     if not folder.exists():
         raise ModelMissingError(f"taught model {folder} not found; check the path, or train one with "
                                 "'vision-desk teach train' or the Teach panel.",
                                 [MissingModel(str(folder), None, str(folder.parent))])
-    try:
-        meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return TaughtModel(folder, [str(x) for x in meta["labels"]], str(meta["arch"]), int(meta["size"]),
-                           tuple(meta["mean"]), tuple(meta["std"]), meta.get("metrics", {}), model_stamp(folder))
-    except FileNotFoundError:
+    if not (folder / MANIFEST).is_file():
         raise VisionDeskError(f"{folder} is not a taught model (it has no {MANIFEST}); pick the folder that "
-                              "'vision-desk teach train' or the Teach panel wrote.") from None
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        raise VisionDeskError(f"{folder / MANIFEST} is damaged ({type(err).__name__}); train the model again.") from None
+                              "'vision-desk teach train' or the Teach panel wrote.")
+    where = folder / MANIFEST
+    meta = check(TeachFile, read_json(where, "taught model description"), str(where), RETRAIN)
+    if meta.format > FORMAT:
+        raise VisionDeskError(f"{where} was written by a newer Vision Desk (format {meta.format}); update Vision Desk "
+                              "to use this model.")
+    return TaughtModel(folder, meta.labels, meta.arch, meta.size, meta.mean, meta.std,
+                       meta.metrics.model_dump(exclude_none=True), model_stamp(folder))
 
 
 class TaughtClassifier:

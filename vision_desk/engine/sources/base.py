@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,9 +14,36 @@ import numpy as np
 from vision_desk.engine.uri import SourceURI
 
 
-#: Reconnect backoff of network sources: 0.5 s doubling to at most 10 s.
-BACKOFF_START_S = 0.5
+#: Retries after a drop: every 0.5 to 1 s (at random, so cameras that dropped together do not retry in step) for the
+#: first minute, so a camera that comes back is seen within a second; then the wait doubles to at most 10 s, so one
+#: that is gone for good is not asked twice a second all night. A refused connection costs the server next to nothing.
+STEADY_RETRY_S = (0.5, 1.0)
+STEADY_FOR_S = 60.0
 BACKOFF_MAX_S = 10.0
+#: Web sources resolve the page again on every try (a request to the site): they start at 0.5 s and double at once.
+BACKOFF_START_S = 0.5
+
+
+def steady_then_backoff(steady_for: float = STEADY_FOR_S, rng: random.Random | None = None) -> Iterator[float]:
+    """The waits between reconnect attempts: :data:`STEADY_RETRY_S` for ``steady_for`` seconds, then doubling
+    (each with up to 20% taken off at random) to at most :data:`BACKOFF_MAX_S`."""
+    rng = rng or random.Random()
+    started = time.monotonic()
+    delay = STEADY_RETRY_S[1]
+    while True:
+        if time.monotonic() - started < steady_for:
+            yield rng.uniform(*STEADY_RETRY_S)
+        else:
+            delay = min(delay * 2, BACKOFF_MAX_S)
+            yield delay * rng.uniform(0.8, 1.0)
+
+
+def doubling(start: float = BACKOFF_START_S, most: float = BACKOFF_MAX_S) -> Iterator[float]:
+    """The waits 0.5, 1, 2, 4 ... s, at most ``most``: for reconnects that cost the other side real work."""
+    delay = start
+    while True:
+        yield delay
+        delay = min(delay * 2, most)
 
 
 class SourceState(str, enum.Enum):
@@ -87,16 +115,19 @@ class Source:
                 state, message, time.monotonic(), old.reconnects if reconnects is None else reconnects
             )
 
-    def reconnect(self, connect: Callable[[], bool], attempts: int | None = None) -> bool:
-        """After a drop: calls ``connect`` 0.5 s, 1 s, 2 s ... (at most 10 s) apart until it returns True.
+    def reconnect(self, connect: Callable[[], bool], attempts: int | None = None,
+                  delays: Iterable[float] | None = None) -> bool:
+        """After a drop: calls ``connect`` after each wait of ``delays`` (default :func:`steady_then_backoff`)
+        until it returns True.
 
         Returns True once reconnected (RUNNING again), False when interrupted or when ``attempts``
         tries have failed (None: no limit). The status says which attempt it is on.
         """
-        delay = BACKOFF_START_S
+        waits = iter(delays if delays is not None else steady_then_backoff())
         attempt = 0
         while not self._interrupt.is_set() and (attempts is None or attempt < attempts):
             attempt += 1
+            delay = next(waits)
             self.set_state(SourceState.RECONNECTING,
                            f"{self.name} dropped; reconnecting (attempt {attempt}, next in {delay:.1f} s)",
                            reconnects=self.status.reconnects + 1)
@@ -105,7 +136,6 @@ class Source:
             if connect():
                 self.set_state(SourceState.RUNNING, f"reconnected after {attempt} attempt(s)")
                 return True
-            delay = min(delay * 2, BACKOFF_MAX_S)
         return False
 
     def interrupt(self) -> None:

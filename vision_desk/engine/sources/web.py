@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from vision_desk.engine.sources.base import Source, SourceState
+from vision_desk.engine.sources.base import Source, SourceState, doubling
 from vision_desk.engine.sources.live import OPEN_TIMEOUT_S, READ_TIMEOUT_S
 from vision_desk.engine.sources.web_resolve import RESOLVE_TIMEOUT_S, ResolvedVideo, resolve
 from vision_desk.engine.uri import SourceURI
@@ -32,7 +32,8 @@ LOSSLESS_RECONNECTS = 5
 class WebSource(Source):
     """A web video; ``live`` is None until it has connected and then says how it is read.
 
-    Options: ``?height=N`` picks the rendition with at most N lines (the smallest when every one is larger).
+    Options: ``?height=N`` picks the rendition with at most N lines (the smallest when every one is larger);
+    ``?open_timeout=`` and ``?read_timeout=`` (seconds) as for streams.
     """
 
     live: bool | None = None
@@ -41,7 +42,9 @@ class WebSource(Source):
                  resolve_timeout: float = RESOLVE_TIMEOUT_S) -> None:
         super().__init__(uri)
         self.height = int(uri.options["height"]) if "height" in uri.options else None
-        self.open_timeout, self.read_timeout, self.resolve_timeout = open_timeout, read_timeout, resolve_timeout
+        self.open_timeout = float(uri.options.get("open_timeout", open_timeout))
+        self.read_timeout = float(uri.options.get("read_timeout", read_timeout))
+        self.resolve_timeout = resolve_timeout
         self.resolved: ResolvedVideo | None = None
         self.resolutions = 0  # how often the page was resolved: once, and once more per reconnect
         self._container = None
@@ -158,8 +161,10 @@ class WebSource(Source):
         return frame.time - self._first_time
 
     def _reconnect(self) -> None:
-        """Resolves the page again (its stream URL may have expired) and reopens, with capped backoff."""
-        if self.reconnect(self._try_connect, None if self.live else LOSSLESS_RECONNECTS) or self._interrupt.is_set():
+        """Resolves the page again (its stream URL may have expired) and reopens, with capped backoff: each try asks
+        the site again, so it gets doubling waits rather than a camera's steady retries."""
+        attempts = None if self.live else LOSSLESS_RECONNECTS
+        if self.reconnect(self._try_connect, attempts, doubling()) or self._interrupt.is_set():
             return
         msg = (f"the video at {self.name} broke off and did not come back in {LOSSLESS_RECONNECTS} tries; check the "
                "connection and try again later.")

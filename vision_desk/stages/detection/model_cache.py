@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
+from vision_desk.stages.detection.export_meta import export_metadata
 
 _OFFLINE_ENV = {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false"}
 _QUIET_SETTINGS = ("sync", "clearml", "comet", "dvc", "mlflow", "raytune", "tensorboard", "wandb", "vscode_msg", "openvino_msg")
@@ -217,34 +218,6 @@ def _load(path: Path, device: str, half: bool, label: str) -> LoadedModel:
                        imgsz=own_imgsz(recorded))
 
 
-def export_metadata(path: Path) -> dict[str, Any]:
-    """What Ultralytics wrote beside or inside an export: task, imgsz, dynamic, kpt_shape ({} when none)."""
-    import ast
-
-    import yaml
-
-    meta_file = path / "metadata.yaml" if path.is_dir() else path.with_name("metadata.yaml")
-    raw: dict[str, Any] = {}
-    if meta_file.is_file():
-        try:
-            raw = yaml.safe_load(meta_file.read_text()) or {}
-        except yaml.YAMLError:
-            raw = {}
-    elif path.suffix.lower() == ".onnx":
-        try:
-            import onnx
-
-            props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-        except Exception:  # noqa: BLE001 - a corrupt file is reported by the loader itself
-            props = {}
-        for key, value in props.items():
-            try:
-                raw[key] = ast.literal_eval(value)
-            except (ValueError, SyntaxError):
-                raw[key] = value
-    return {k: raw[k] for k in ("task", "imgsz", "dynamic", "kpt_shape", "batch", "names") if k in raw}
-
-
 @dataclass(frozen=True)
 class ModelInfo:
     """What the stages need to know about a model before running it."""
@@ -272,8 +245,8 @@ def model_info(path: Path, *, label: str | None = None) -> ModelInfo:
             kpt = data.get("kpt_shape")
             return ModelInfo(str(data["task"]), {int(k): str(v) for k, v in data["names"].items()},
                              tuple(kpt) if kpt else None, int(data["imgsz"]))
-    except (OSError, ValueError, KeyError, AttributeError):
-        pass  # not written yet, or for another file: ask the model itself
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        pass  # not written yet, for another file, or damaged: ask the model itself (and write it afresh)
     model = acquire(path, "cpu", False, label=label)
     try:
         info = ModelInfo(model.task, dict(model.names), model.kpt_shape, model.imgsz)
@@ -333,6 +306,8 @@ def export_is_current(source: Path, folder: Path) -> bool:
         stamp = json.loads(stamp_path.read_text())
     except (OSError, ValueError):
         return False
+    if not isinstance(stamp, dict):
+        return False  # damaged: the export is built again
     now = _stamp(source)
     if stamp.get("size") == now["size"] and stamp.get("mtime_ns") == now["mtime_ns"]:
         return True

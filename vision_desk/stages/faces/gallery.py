@@ -30,10 +30,12 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable
 
 import numpy as np
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from vision_desk.config_files import check, read_json
 from vision_desk.errors import VisionDeskError
 
 APP_ID = "vision-desk-face-gallery"
@@ -274,29 +276,56 @@ def check_name(name: str) -> str:
     return clean
 
 
+class ExportedEntry(BaseModel):
+    """One entry of a gallery export (unknown keys are ignored: a newer Vision Desk may add some)."""
+
+    name: Annotated[str, Field(min_length=1)]
+    backend: Annotated[str, Field(min_length=1)]
+    dim: Annotated[int, Field(ge=1)]
+    embedding: bytes
+    source: str = ""
+    enrolled: float = 0.0
+    thumbnail: bytes | None = None
+
+    @field_validator("embedding", "thumbnail", mode="before")
+    @classmethod
+    def _base64(cls, value: Any) -> Any:
+        if value is None:
+            return value  # no thumbnail (an embedding pydantic then reports missing)
+        if not isinstance(value, str):
+            raise ValueError("must be base64 text")
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            raise ValueError("must be base64 text") from None
+
+    @field_validator("embedding")
+    @classmethod
+    def _dim_numbers(cls, value: bytes, info: ValidationInfo) -> bytes:
+        dim = info.data.get("dim")
+        if dim and len(value) != 4 * dim:
+            raise ValueError(f"must hold {dim} float32 numbers (the entry's dim), not {len(value) / 4:g}")
+        return value
+
+
 def read_export(path: str | Path) -> list[Entry]:
-    """The entries of an exported gallery file, validated."""
+    """The entries of an exported gallery file, validated; one sentence naming the entry and field if one is not."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise VisionDeskError(f"gallery export {path} not found; check the path.") from None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise VisionDeskError(f"{path} is not a gallery export (expected the JSON that 'vision-desk faces export' writes).") from None
+    doc = read_json(path, "gallery export")
     if not isinstance(doc, dict) or doc.get("format") != APP_ID or not isinstance(doc.get("entries"), list):
         raise VisionDeskError(f"{path} is not a Vision Desk gallery export; export one with 'vision-desk faces export FILE'.")
-    if int(doc.get("version", 0)) > SCHEMA_VERSION:
-        raise VisionDeskError(f"{path} was written by a newer Vision Desk (format {doc['version']}); update Vision Desk to import it.")
+    version = doc.get("version", 0)
+    if not isinstance(version, int):
+        raise VisionDeskError(f"{path}: field 'version' must be a whole number (got {version!r}); export the gallery again.")
+    if version > SCHEMA_VERSION:
+        raise VisionDeskError(f"{path} was written by a newer Vision Desk (format {version}); update Vision Desk to import it.")
     entries = []
-    try:
-        for raw in doc["entries"]:
-            vec = np.frombuffer(base64.b64decode(raw["embedding"]), "<f4").astype(np.float32)
-            if vec.size != int(raw["dim"]):
-                raise ValueError("embedding size")
-            thumb = base64.b64decode(raw["thumbnail"]) if raw.get("thumbnail") else None
-            entries.append(Entry(str(raw["name"]), str(raw["backend"]), vec, str(raw.get("source", "")), float(raw.get("enrolled", 0.0)), thumb))
-    except (KeyError, TypeError, ValueError):
-        raise VisionDeskError(f"{path} has a damaged entry (entry {len(entries) + 1}); export the gallery again.") from None
+    for number, raw in enumerate(doc["entries"], start=1):
+        name = raw.get("name") if isinstance(raw, dict) else None
+        label = f"entry {number}" + (f" ('{name}')" if isinstance(name, str) and name else "")
+        e = check(ExportedEntry, raw, f"{path}: {label}", "export the gallery again")
+        vec = np.frombuffer(e.embedding, "<f4").astype(np.float32)
+        entries.append(Entry(e.name, e.backend, vec, e.source, e.enrolled, e.thumbnail))
     return entries
 
 

@@ -111,6 +111,17 @@ def test_workers_resume_and_auto(batch_dir: Path, tmp_path: Path) -> None:
     assert status["a_good.mp4"] == status["c_photo.png"] == "skipped" and status["sub/b_good.mp4"] == "done"
     assert frames_in(out / "sub" / "b_good.mp4") == 25
     assert auto_workers(100, cores=16) == 16 and auto_workers(3, cores=16) == 3 and auto_workers(0, cores=4) == 1
+    assert auto_workers(100, cores=16, gpus=2) == 2 and auto_workers(1, cores=16, gpus=2) == 1
+
+
+def test_a_pipeline_wants_a_gpu_when_a_stage_device_is_not_cpu() -> None:
+    from vision_desk.engine.batch import wants_gpu
+    from vision_desk.engine.batch_ray import gpus_per_task
+
+    detect = spec_from_dict({"name": "d", "stages": [{"stage": "detect", "params": {}}]})  # device auto
+    on_cpu = spec_from_dict({"name": "d", "stages": [{"stage": "detect", "params": {"device": "cpu"}}]})
+    assert wants_gpu(detect) and not wants_gpu(on_cpu) and not wants_gpu(SPEC)
+    assert gpus_per_task(detect, 4.0) == 1.0 and gpus_per_task(detect, 0.0) == 0.0 and gpus_per_task(SPEC, 4.0) == 0.0
 
 
 def test_mot_files_written_by_track_are_complete_per_file_in_workers(batch_dir: Path, tmp_path: Path) -> None:

@@ -67,6 +67,10 @@ def test_a_stateful_pipeline_is_never_cut(long_clip: Path, tmp_path: Path) -> No
     items = plan([long_clip], long_clip.parent, tmp_path / "out", video=False)
     cut = SegmentedBatch(items, items, MOTION, 3.0, video=False, resume=False, on_progress=None, on_item_done=None)
     assert [w.span for w in cut.work] == [None]
+    whole = run_batch(long_clip.parent, MOTION, tmp_path / "whole", workers=1, video=False)
+    parallel = run_batch(long_clip.parent, MOTION, tmp_path / "two", workers=2, segment_seconds=3.0, video=False)
+    assert whole.items[0].status == parallel.items[0].status == ItemStatus.DONE
+    assert (tmp_path / "two" / "long.jsonl").read_bytes() == (tmp_path / "whole" / "long.jsonl").read_bytes()
     detect_every_2 = spec_from_dict({"name": "d", "stages": [{"stage": "detect", "params": {"every": 2}}]})
     assert stateful_stages(detect_every_2) == ["detect"]
     assert stateful_stages(spec_from_dict({"name": "d", "stages": [{"stage": "detect", "params": {}}]})) == []

@@ -21,6 +21,7 @@ or as tasks on a Ray cluster (:mod:`vision_desk.engine.batch_ray`).
 from __future__ import annotations
 
 import enum
+import glob
 import os
 import re
 import threading
@@ -32,7 +33,7 @@ from typing import Callable
 import cv2
 
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.pipeline import Pipeline, PipelineSpec
+from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec
 from vision_desk.engine.runner import Engine
 from vision_desk.engine.sinks import Sink
 from vision_desk.engine.sinks.export import JsonlSink
@@ -205,14 +206,32 @@ def _is_image(entry: Path | str) -> bool:
 SEGMENT_SECONDS = 300.0
 
 
-def auto_workers(items: int, cores: int | None = None) -> int:
-    """How many worker processes ``--workers auto`` starts: one per core, no more than there are files.
+def auto_workers(items: int, cores: int | None = None, gpus: int = 0) -> int:
+    """How many worker processes ``--workers auto`` starts: one per core, or one per GPU for a pipeline that runs
+    on one (``gpus``: the GPUs here when it does), and never more than there are work items.
 
     Each worker then gets an equal share of the cores for its own thread pools (see
-    :mod:`vision_desk.engine.batch_workers`), so that workers do not oversubscribe the machine.
+    :mod:`vision_desk.engine.batch_workers`), so that workers do not oversubscribe the machine; a GPU pipeline
+    is already batched on its GPU, and more processes there would only hold more copies of the model.
     """
     cores = cores or os.cpu_count() or 1
-    return max(1, min(items, cores))
+    return max(1, min(items, gpus if gpus > 0 else cores))
+
+
+def wants_gpu(spec: PipelineSpec) -> bool:
+    """Whether a stage of the pipeline runs on a GPU when there is one (its ``device`` is not ``cpu``)."""
+    from vision_desk.engine.stage import stage_class
+
+    def device(stage: StageSpec) -> str:
+        field = stage_class(stage.stage).Params.model_fields.get("device")
+        return str(stage.params.get("device", field.default if field else "cpu"))
+
+    return any(device(stage) != "cpu" for stage in spec.stages if stage.enabled)
+
+
+def local_gpus() -> int:
+    """NVIDIA GPUs on this machine, counted from their device files (no CUDA library loaded)."""
+    return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
 def run_batch(
@@ -279,7 +298,8 @@ def run_batch(
         else:
             from vision_desk.engine.batch_workers import run_in_workers
 
-            count = auto_workers(len(work)) if workers == "auto" else max(1, min(wanted, len(work)))
+            gpus = local_gpus() if workers == "auto" and wants_gpu(spec) else 0
+            count = auto_workers(len(work), gpus=gpus) if workers == "auto" else max(1, min(wanted, len(work)))
             if count > 1:
                 run_in_workers(work, work, spec, count, video=video, annotated=annotated,
                                on_progress=batch.progress, on_item_done=batch.done, cancel=cancel, t_start=t_start)

@@ -22,7 +22,8 @@ import socket
 import threading
 from typing import Any, Callable
 
-from vision_desk.engine.batch import BatchItem, BatchProgress, ItemStatus, process_item, report_progress
+from vision_desk.engine.batch import (BatchItem, BatchProgress, ItemStatus, process_item, report_progress,
+                                      wants_gpu)
 from vision_desk.engine.pipeline import Pipeline, PipelineSpec, spec_from_dict
 from vision_desk.errors import VisionDeskError
 
@@ -122,18 +123,9 @@ def _check_reachable(address: str, host: str, port: str) -> None:
 
 
 def gpus_per_task(spec: PipelineSpec, cluster_gpus: float) -> float:
-    """1 when a stage runs on a GPU (its ``device`` is not ``cpu``) and the cluster has GPUs, else 0.
-
-    Ray then places those tasks only on nodes with a free GPU, and CPU-only pipelines on any node.
-    """
-    from vision_desk.engine.stage import stage_class
-
-    def device(stage: Any) -> str:
-        field = stage_class(stage.stage).Params.model_fields.get("device")
-        return str(stage.params.get("device", field.default if field else "cpu"))
-
-    wants = any(device(stage) != "cpu" for stage in spec.stages if stage.enabled)
-    return 1.0 if wants and cluster_gpus > 0 else 0.0
+    """1 when a stage runs on a GPU and the cluster has GPUs, else 0: Ray then places those tasks only on nodes
+    with a free GPU, and CPU-only pipelines on any node."""
+    return 1.0 if cluster_gpus > 0 and wants_gpu(spec) else 0.0
 
 
 def run_on_ray(items: list[BatchItem], todo: list[BatchItem], spec: PipelineSpec, address: str, *,

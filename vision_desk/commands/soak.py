@@ -1,0 +1,74 @@
+"""`vision-desk soak SOURCE --pipeline F --minutes M`: a long run sampled every few seconds, ending with a verdict."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from vision_desk.errors import VisionDeskError
+
+ORDER = 25
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("soak", help="run a pipeline for a long time and judge its memory, speed and latency",
+                       description="Run a source through a pipeline for minutes or days, print resident memory, fps, "
+                                   "latency p95, drops, reconnects, threads and open files every few seconds, and end "
+                                   "with a verdict: the memory slope in MB per hour after warm-up, and whether latency "
+                                   "stayed flat. Exit code 1 when either is outside its bound.")
+    p.add_argument("source", help="any source `run` takes (a camera, a stream, demo: ...)")
+    p.add_argument("--pipeline", "-p", help="pipeline YAML file")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
+    p.add_argument("--minutes", type=float, required=True, help="how long to run")
+    p.add_argument("--interval", type=float, default=10.0, metavar="SECONDS", help="time between samples (default 10)")
+    p.add_argument("--warmup", type=float, metavar="SECONDS",
+                   help="samples before this are left out of the verdict (default: a quarter of the run, at most 5 min)")
+    p.add_argument("--report", metavar="FILE.json", help="write every sample and the verdict as JSON")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--live", action="store_true", help="keep only the newest frame (the default for cameras)")
+    mode.add_argument("--lossless", action="store_true", help="process every frame")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vision_desk.commands.run import build_pipeline
+    from vision_desk.engine.soak import judge, report, soak
+    from vision_desk.engine.sources import open_source
+    from vision_desk.engine.uri import mask_uri
+
+    if args.minutes <= 0 or args.interval <= 0:
+        raise VisionDeskError("--minutes and --interval must be above 0.")
+    seconds = args.minutes * 60
+    warmup = args.warmup if args.warmup is not None else min(300.0, seconds / 4)
+    pipeline = build_pipeline(args.pipeline, args.overrides, stage_errors="disable")
+    source = open_source(args.source)
+    name = mask_uri(str(args.source))
+    print(f"soak: {name} through {pipeline.name} for {args.minutes:g} min, a sample every {args.interval:g} s, "
+          f"verdict after {warmup:.0f} s of warm-up", file=sys.stderr)
+    print(f"{'t (s)':>8} {'RSS MB':>8} {'frames':>8} {'fps':>6} {'p95 ms':>7} {'dropped':>8} {'reconn':>6} "
+          f"{'threads':>7} {'files':>5}  state", file=sys.stderr)
+
+    def show(s) -> None:  # noqa: ANN001
+        print(f"{s.t_s:8.0f} {s.rss_mb:8.1f} {s.frames:8d} {s.fps:6.1f} {s.latency_p95_ms:7.1f} {s.dropped:8d} "
+              f"{s.reconnects:6d} {s.threads:7d} {s.open_files:5d}  {s.source_state}", file=sys.stderr, flush=True)
+
+    live = True if args.live else False if args.lossless else None
+    try:
+        samples = soak(source, pipeline, seconds, interval_s=args.interval, on_sample=show, live=live)
+    except KeyboardInterrupt:
+        print("stopped early", file=sys.stderr)
+        return 130
+    finally:
+        pipeline.close()
+    if len(samples) < 3:
+        raise VisionDeskError(f"the run gave {len(samples)} samples; run longer than three intervals for a verdict.")
+    verdict = judge(samples, warmup)
+    for line in verdict.lines():
+        print(line, file=sys.stderr)
+    for err in pipeline.errors:
+        print(f"warning: {err}", file=sys.stderr)
+    if args.report:
+        Path(args.report).write_text(json.dumps(report(name, pipeline.name, samples, verdict), indent=1))
+    return 0 if verdict.memory_flat and verdict.latency_flat else 1

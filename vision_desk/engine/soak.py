@@ -1,0 +1,164 @@
+"""Soak runs: a pipeline on a source for minutes or days, with its memory, speed and latency sampled, and a verdict.
+
+``vision-desk soak`` runs the engine as ``run`` does, samples every few seconds
+what a long unattended run must keep flat (resident memory, analysed frames per
+second, latency p95, drops, reconnects, threads and open files), and ends with a
+verdict: the memory slope in MB per hour after the warm-up (a least-squares line
+through the samples), and whether latency drifted (the last tenth's p95 within
+1.2 times the first tenth's).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import numpy as np
+
+from vision_desk.engine.pipeline import Pipeline
+from vision_desk.engine.runner import Engine
+from vision_desk.engine.sources.base import Source
+
+#: The issue's bounds: memory may grow at most this many MB an hour after warm-up ...
+MAX_SLOPE_MB_PER_H = 5.0
+#: ... and the last tenth's latency p95 may be at most this many times the first tenth's.
+MAX_LATENCY_RATIO = 1.2
+
+
+@dataclass(frozen=True)
+class SoakSample:
+    """What the run looked like at one moment."""
+
+    t_s: float
+    rss_mb: float
+    frames: int
+    fps: float
+    latency_p95_ms: float
+    dropped: int
+    reconnects: int
+    threads: int
+    open_files: int
+    source_state: str
+
+
+@dataclass(frozen=True)
+class SoakVerdict:
+    """The run judged against the bounds, from the samples after the warm-up."""
+
+    memory_slope_mb_per_h: float
+    latency_first_ms: float
+    latency_last_ms: float
+    threads_added: int
+    open_files_added: int
+    max_slope_mb_per_h: float = MAX_SLOPE_MB_PER_H
+    max_latency_ratio: float = MAX_LATENCY_RATIO
+
+    @property
+    def latency_ratio(self) -> float:
+        return self.latency_last_ms / self.latency_first_ms if self.latency_first_ms > 0 else 1.0
+
+    @property
+    def memory_flat(self) -> bool:
+        return self.memory_slope_mb_per_h <= self.max_slope_mb_per_h
+
+    @property
+    def latency_flat(self) -> bool:
+        return self.latency_ratio <= self.max_latency_ratio
+
+    def lines(self) -> list[str]:
+        """The verdict for people: one line per measure, with its bound."""
+        return [
+            f"memory: {self.memory_slope_mb_per_h:+.1f} MB/hour after warm-up "
+            f"({'flat' if self.memory_flat else 'GROWING'}; bound {self.max_slope_mb_per_h:g} MB/hour)",
+            f"latency p95: {self.latency_first_ms:.0f} ms in the first tenth, {self.latency_last_ms:.0f} ms in the last "
+            f"({self.latency_ratio:.2f}x; {'flat' if self.latency_flat else 'DRIFTING'}; bound {self.max_latency_ratio:g}x)",
+            f"threads {self.threads_added:+d}, open files {self.open_files_added:+d} from the end of warm-up to the end",
+        ]
+
+
+def resident_mb() -> float:
+    """This process's resident memory now, in MB (Linux: /proc; elsewhere the peak, which only grows)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        import resource
+
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def open_files() -> int:
+    """File descriptors open in this process (-1 where /proc is missing)."""
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return -1
+
+
+def slope_per_hour(times_s: list[float], values: list[float]) -> float:
+    """The least-squares slope of values over time, per hour (0 with fewer than 3 samples)."""
+    if len(times_s) < 3:
+        return 0.0
+    return float(np.polyfit(np.asarray(times_s), np.asarray(values), 1)[0]) * 3600.0
+
+
+def judge(samples: list[SoakSample], warmup_s: float) -> SoakVerdict:
+    """Judges the samples taken after ``warmup_s`` (all of them when the run was shorter)."""
+    settled = [s for s in samples if s.t_s >= warmup_s] or samples
+    tenth = max(1, len(settled) // 10)
+
+    def p95(part: list[SoakSample]) -> float:
+        return float(np.median([s.latency_p95_ms for s in part]))
+
+    return SoakVerdict(
+        memory_slope_mb_per_h=slope_per_hour([s.t_s for s in settled], [s.rss_mb for s in settled]),
+        latency_first_ms=p95(settled[:tenth]),
+        latency_last_ms=p95(settled[-tenth:]),
+        threads_added=settled[-1].threads - settled[0].threads,
+        open_files_added=settled[-1].open_files - settled[0].open_files,
+    )
+
+
+def soak(source: Source, pipeline: Pipeline, seconds: float, *, interval_s: float = 10.0,
+         on_sample: Callable[[SoakSample], None] | None = None, stop: threading.Event | None = None,
+         live: bool | None = None) -> list[SoakSample]:
+    """Runs ``pipeline`` on ``source`` for ``seconds`` (or until the source ends or ``stop`` is set), sampling.
+
+    Raises the engine's error, as ``run`` does, when the source or a stage fails for good.
+    """
+    engine = Engine(source, pipeline, live=live)
+    samples: list[SoakSample] = []
+    started = time.monotonic()
+    engine.start()
+    try:
+        next_at = started + interval_s
+        while True:
+            ended = engine.join(max(0.0, min(next_at, started + seconds) - time.monotonic()))
+            now = time.monotonic()
+            if now >= next_at or ended or now - started >= seconds:
+                stats, status = engine.stats(), source.status
+                sample = SoakSample(round(now - started, 2), round(resident_mb(), 1), stats.frames_out,
+                                    round(stats.fps_out, 2), round(stats.latency_p95_ms, 1), stats.dropped,
+                                    status.reconnects, threading.active_count(), open_files(), stats.source_state)
+                samples.append(sample)
+                if on_sample:
+                    on_sample(sample)
+                next_at += interval_s
+            if ended or now - started >= seconds or (stop is not None and stop.is_set()):
+                break
+    finally:
+        engine.stop()
+        engine.join(30)
+    if engine.error:
+        raise engine.error
+    return samples
+
+
+def report(source_name: str, pipeline_name: str, samples: list[SoakSample], verdict: SoakVerdict) -> dict:
+    """The whole run as a JSON-ready dict (the source name masked by the caller)."""
+    return {"source": source_name, "pipeline": pipeline_name, "samples": [asdict(s) for s in samples],
+            "verdict": {**asdict(verdict), "latency_ratio": verdict.latency_ratio,
+                        "memory_flat": verdict.memory_flat, "latency_flat": verdict.latency_flat}}

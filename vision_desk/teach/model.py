@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
+from vision_desk.private import private_dir, private_tree
 from vision_desk.teach.backbones import IMAGENET_MEAN, IMAGENET_STD
 
 MANIFEST = "teach.json"
@@ -76,8 +77,8 @@ def save_model(net: Any, out: Path, *, labels: list[str], size: int, mode: str, 
     import torch
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    private_dir(out.parent, tighten_existing=False)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))  # made 0700
     try:
         net = net.eval().to("cpu")
         torch.save({"arch": net.arch, "classes": len(labels), "state_dict": net.state_dict()}, work / "model.pt")
@@ -87,6 +88,7 @@ def save_model(net: Any, out: Path, *, labels: list[str], size: int, mode: str, 
                 "std": list(IMAGENET_STD), "mode": mode, "pretrained": pretrained, "dataset": str(dataset),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "metrics": metrics}
         (work / MANIFEST).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        private_tree(work)  # a model learnt from the user's pictures, and teach.json names their folder
         _replace_folder(work, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -145,12 +145,12 @@ class TaughtModel:
     def module(self) -> Any:
         """The PyTorch :class:`~vision_desk.teach.net.TaughtNet`, in eval mode (loaded on first use)."""
         if self._module is None:
-            import torch
-
+            from vision_desk.models import load_torch_weights
             from vision_desk.teach.backbones import make_net
 
+            saved = load_torch_weights(self.folder / "model.pt", what="taught model",
+                                       otherwise="train the model again")
             try:
-                saved = torch.load(str(self.folder / "model.pt"), map_location="cpu", weights_only=True)
                 net = make_net(saved["arch"], int(saved["classes"]), None)
                 net.load_state_dict(saved["state_dict"])
             except Exception as err:  # noqa: BLE001

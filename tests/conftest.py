@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,14 @@ def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pyte
     path = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("VISION_DESK_DATA", str(path))
     return path
+
+
+@pytest.fixture
+def permissive_umask():  # noqa: ANN201 - a generator fixture
+    """umask 0 for one test: what the code creates gets the mode the code sets, not one the umask narrowed."""
+    old = os.umask(0)
+    yield
+    os.umask(old)
 
 
 @pytest.fixture

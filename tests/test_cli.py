@@ -125,10 +125,31 @@ def test_batch_exit_code_reflects_failures(tmp_path: Path, clip_300: Path) -> No
     assert len((tmp_path / "out" / "good.jsonl").read_text().splitlines()) == 300
 
 
-@pytest.mark.parametrize("args", [["rtsp://cam:secret@host/x"], ["run", "--max-frames", "rtsp://cam:secret@host/x"],
-                                  ["run", "demo:", "--no-such-option", "http://u:secret@host/v?token=secret"]])
+@pytest.mark.parametrize("args", [
+    ["rtsp://cam:secret@host/x"],  # invalid choice of command
+    ["run", "rtsp://cam:secret@host/x", "extra-arg"],  # unrecognized arguments
+    ["run", "--max-frames", "rtsp://cam:secret@host/x"],  # invalid int value
+    ["run", "demo:", "--no-such-option", "http://u:secret@host/v?token=secret"],
+    ["run", "demo:", "rtsp://cam:my secret@host/x"],  # a space in the password ends a URI in free text
+    ["run", "demo:", "rtsp://cam:it's-secret@host/x"],  # so does a quote
+    ["run", "demo:", "--record=rtsp://cam:secret@host/x", "--live", "--lossless"],  # not allowed with
+    ["teach", "train", "set", "--out", "m", "--mode", "http://u:secret@host/x"],  # a sub-sub-command's choices
+    ["teach", "capture", "rtsp://cam:secret@host/x", "--class", "a", "--out", "o", "--every", "x"],
+    ["faces", "remove", "http://u:secret@host/x", "rtsp://cam:secret@host/y"],
+    ["batch", "rtsp://cam:secret@host/x"],  # required options missing
+    ["gui", "rtsp://cam:secret@host/x", "http://u:secret@host/y"],
+])
 def test_usage_errors_never_print_credentials(args: list[str]) -> None:
     """argparse quotes what was typed in its errors; user names, passwords and tokens are masked there too."""
     r = cli(*args)
-    assert r.returncode == 2 and "***:***@host" in r.stderr, r.stderr
+    assert r.returncode == 2 and "error:" in r.stderr, r.stderr
     assert "secret" not in r.stderr + r.stdout, r.stderr
+    assert r.stderr.count("@host") == r.stderr.count("***:***@host"), r.stderr  # where a URI is quoted, it is masked
+
+
+def test_the_apps_own_parser_masks_credentials_too() -> None:
+    """``python -m vision_desk.gui.app`` (what ``main.py`` runs) parses with the same masking parser."""
+    r = subprocess.run([sys.executable, "-m", "vision_desk.gui.app", "rtsp://cam:secret@host/x", "http://u:p w@host/y"],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and "unrecognized arguments: http://***:***@host/y" in r.stderr, r.stderr
+    assert "p w" not in r.stderr + r.stdout and "secret" not in r.stderr + r.stdout

@@ -23,10 +23,20 @@ from vision_desk.errors import VisionDeskError
 
 class MaskingParser(argparse.ArgumentParser):
     """argparse, with credentials in URIs masked in its error messages ("unrecognized arguments: rtsp://..."
-    quoted the password back); its sub-command parsers are of the same class."""
+    quoted the password back); its sub-command parsers are of the same class.
+
+    Each parser remembers the arguments it was given, so that a URI is masked to the end of its argument even
+    where a space or quote in the password would end it in free text.
+    """
+
+    _typed: tuple[str, ...] = ()
+
+    def parse_known_args(self, args=None, namespace=None):  # noqa: ANN001, ANN201 - argparse's signature
+        self._typed = tuple(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str):  # noqa: ANN201 - argparse's signature (it exits)
-        super().error(mask_uris_in(message))
+        super().error(mask_uris_in(message, self._typed or sys.argv[1:]))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,11 +37,12 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import pickle
 import re
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Annotated, Callable, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
 from pydantic import ConfigDict, Field, field_validator
 from pydantic.dataclasses import dataclass
@@ -312,3 +313,69 @@ def verify() -> list[tuple[ModelEntry, str]]:
         else:
             rows.append((e, VERIFIED if checksum_matches(sha256_of(e.path), e.sha256) else MISMATCH))
     return rows
+
+
+# -- loading PyTorch weights safely ------------------------------------------------------------------------------------
+#: What torch's weights-only unpickler says when a file asks for a function or class outside its allow-list.
+_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
+def manifest_entry_of(path: str | Path) -> ModelEntry | None:
+    """The manifest model whose cached file ``path`` is, or None (a file of the user's own)."""
+    path = Path(path).resolve()
+    return next((e for e in load_manifest().values() if e.path.resolve() == path), None)
+
+
+def refetch_advice(path: str | Path, manifest: str | None = None, otherwise: str = "replace it with a good copy") -> str:
+    """How to get a good copy of a model file: the pull command for a manifest model, else ``otherwise``."""
+    known = manifest or getattr(manifest_entry_of(path), "name", None)
+    if known:
+        return f"download it again with '{PULL_COMMAND} {known}' and check the others with 'vision-desk models verify'"
+    return otherwise
+
+
+def refused_code(err: BaseException) -> str | None:
+    """The function or class a weights-only load refused to run (torch's ``UnpicklingError``), or None."""
+    for cause in (err, err.__cause__, err.__context__):
+        if isinstance(cause, pickle.UnpicklingError):
+            match = _REFUSED_GLOBAL.search(str(cause))
+            if match:
+                return match.group(1)
+    return None
+
+
+def unsafe_model_message(what: str, path: str | Path, refused: str, fix: str) -> str:
+    """The one sentence for a model file that carries code: what was refused, that none of it ran, and the fix."""
+    return (f"{what} {path} holds code besides weights (it calls {refused}) and was not loaded, so none of it ran; "
+            f"it is not a plain weights file, or it was tampered with: {fix}.")
+
+
+def load_torch_weights(path: str | Path, *, what: str = "model file", manifest: str | None = None,
+                       otherwise: str = "replace it with a good copy") -> Any:
+    """``torch.load(path, weights_only=True)`` on the CPU, with one sentence for a file that cannot be used.
+
+    ``weights_only`` lets the unpickler build tensors and plain containers only: a file that asks to call
+    anything else (a tampered download, a pickle with a ``__reduce__``) is refused before any of it runs.
+
+    Args:
+        path: the weights file.
+        what: what the file is, for the message ("FaceNet weights").
+        manifest: the manifest model it should be, when the caller knows (else looked up by path).
+        otherwise: the fix for a file that is not a manifest model's.
+
+    Raises:
+        VisionDeskError: the file holds code, or cannot be read; the sentence names the file and the fix.
+    """
+    import torch
+
+    try:
+        return torch.load(str(path), map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - truncated, foreign or tampered files fail in many ways
+        fix = refetch_advice(path, manifest, otherwise)
+        refused = refused_code(err)
+        if refused:
+            raise VisionDeskError(unsafe_model_message(what, path, refused, fix)) from None
+        text = str(err).strip()
+        reason = "not a PyTorch weights file" if "Weights only load failed" in text else (
+            text.splitlines()[0][:120] if text else type(err).__name__)
+        raise VisionDeskError(f"{what} {path} could not be read ({reason}); {fix}.") from None

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import platformdirs
 
+from vision_desk.private import private_dir
+
 
 def models_dir() -> Path:
     """The folder downloaded and user-supplied weights are cached in."""
@@ -28,8 +30,7 @@ def data_dir() -> Path:
     """The user data folder (face gallery, settings that are not Qt's)."""
     env = os.environ.get("VISION_DESK_DATA")
     path = Path(env).expanduser() if env else Path(platformdirs.user_data_dir("vision-desk"))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return private_dir(path, tighten_existing=False)  # a new one is private (the face gallery, teach sets live here)
 
 
 #: The GPU runtime libraries torch's CUDA support loads: NVIDIA's driver, and AMD's HIP for ROCm builds.

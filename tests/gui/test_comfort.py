@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -63,6 +65,37 @@ def test_settings_persist_between_runs(tmp_path) -> None:
     again = Settings(QSettings(path, QSettings.Format.IniFormat))
     assert (again.theme, again.record_annotated, again.realtime) == ("light", False, False)
     assert again.recent("sources") == ["demo:", "rtsp://bob:secret@cam/1"]
+
+
+def test_the_settings_file_keeping_stream_passwords_is_the_users_alone(tmp_path, permissive_umask) -> None:
+    """Recent URLs are stored whole (so a camera reopens from the menu): the file is 0600 whatever the umask."""
+    path = tmp_path / "new-folder" / "s.ini"
+    first = Settings(QSettings(str(path), QSettings.Format.IniFormat))
+    first.add_recent("urls", "rtsp://bob:secret@cam/1")
+    first.sync()
+    assert "rtsp://bob:secret@cam/1" in path.read_text()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    path.chmod(0o644)  # as an older Vision Desk left it
+    again = Settings(QSettings(str(path), QSettings.Format.IniFormat))
+    again.add_recent("urls", "rtsp://eve:hunter2@cam/2")
+    again.sync()  # Qt writes a new file and renames it over the old: the mode must survive that
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and "hunter2" in path.read_text()
+
+
+def test_clear_recent_sources_forgets_the_stream_passwords_too(qtbot, settings) -> None:
+    from vision_desk.gui.source_bar import SourceBar
+
+    settings.add_recent("sources", "rtsp://bob:secret@cam/1")
+    settings.add_recent("urls", "rtsp://bob:secret@cam/1")
+    settings.add_recent("web", "https://bob:secret@example.org/watch?v=1")
+    settings.sync()
+    bar = SourceBar(settings)
+    qtbot.addWidget(bar)
+    bar.recent_menu.aboutToShow.emit()
+    clear = next(a for a in bar.recent_menu.actions() if a.text() == "Clear recent sources")
+    clear.trigger()
+    assert [settings.recent(key) for key in ("sources", "urls", "web")] == [[], [], []]
+    assert "secret" not in Path(settings.path).read_text()
 
 
 def test_stream_dialog_masks_credentials_but_reopens_the_real_url(qtbot) -> None:

@@ -22,6 +22,7 @@ import glob
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
@@ -36,6 +37,7 @@ STREAM_OPTIONS = ("open_timeout", "read_timeout")
 #: Options of a web source, taken out of the page URL's query the same way.
 WEB_OPTIONS = ("height", *STREAM_OPTIONS)
 _SECRET_QUERY_KEYS = re.compile(r"(?i)^(password|passwd|pwd|pass|token|key|secret|auth)$")
+_URI_START = re.compile(r"[A-Za-z][\w+.-]*://")
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,20 @@ def mask_uri(uri: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
-def mask_uris_in(text: str) -> str:
-    """``text`` with every URI in it masked as by :func:`mask_uri` (for messages that quote what the user typed)."""
+def mask_uris_in(text: str, typed: Iterable[str] = ()) -> str:
+    """``text`` with every URI in it masked as by :func:`mask_uri` (for messages that quote what the user typed).
+
+    Args:
+        text: the message.
+        typed: strings the message may quote whole, such as the command-line arguments: a URI in one of them
+            is masked to the end of the string, so a password with a space or a quote in it (which ends a URI
+            in free text) is hidden too.
+    """
+    for value in sorted(typed, key=len, reverse=True):
+        start = _URI_START.search(value)
+        if start:
+            uri = value[start.start():]
+            text = text.replace(uri, mask_uri(uri))
     return re.sub(r"[A-Za-z][\w+.-]*://[^\s'\"]+", lambda m: mask_uri(m.group(0)), text)
 
 

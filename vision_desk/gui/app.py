@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from vision_desk.cli import MaskingParser
 from vision_desk.commands.gui import add_arguments
 from vision_desk.engine.pipeline import PipelineSpec, StageSpec, load_spec
 from vision_desk.errors import VisionDeskError
@@ -22,7 +23,7 @@ DEFAULT_PRESET = "motion"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    return add_arguments(argparse.ArgumentParser(prog="vision-desk gui", description="Open the Vision Desk desktop app."))
+    return add_arguments(MaskingParser(prog="vision-desk gui", description="Open the Vision Desk desktop app."))
 
 
 def default_spec() -> PipelineSpec:

@@ -4,6 +4,11 @@ The file lives where Qt keeps per-user INI settings: on Linux
 ``~/.config/Vision Desk/vision-desk.ini``, on macOS
 ``~/Library/Preferences/Vision Desk/vision-desk.ini`` (INI format), on Windows
 ``%APPDATA%\\Vision Desk\\vision-desk.ini``. ``Settings.path`` says exactly where.
+
+The recent lists keep stream URLs whole, passwords included, so that a
+camera reopens from the menu; the app shows them masked, and the file is
+made readable by the user only (``0600``, its folder ``0700`` when the app
+makes it; see :mod:`vision_desk.private`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+from vision_desk.private import private_dir, private_file
 
 ORGANIZATION = "Vision Desk"
 APPLICATION = "vision-desk"
@@ -44,6 +51,7 @@ class Settings:
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings or QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORGANIZATION, APPLICATION)
+        _make_private(self.q.fileName())
 
     @property
     def path(self) -> str:
@@ -108,3 +116,13 @@ class Settings:
 
     def sync(self) -> None:
         self.q.sync()
+
+
+def _make_private(file_name: str) -> None:
+    """Creates the settings file readable by the user only, or tightens it; Qt keeps a file's mode when it rewrites
+    it. (A name that is not a path, e.g. the Windows registry, is left to the system.)"""
+    path = Path(file_name)
+    if not file_name or not path.is_absolute():
+        return
+    private_dir(path.parent, tighten_existing=False)
+    private_file(path)

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog
 from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, mask_uri, web_uri
 from vision_desk.gui.settings import Settings
 
+#: The recent lists: sources opened, and the URLs the Stream and Web video dialogs offer again.
+RECENT_LISTS = ("sources", "urls", "web")
 MEDIA_FILTER = (
     "Videos and images (" + " ".join(f"*{e}" for e in sorted(VIDEO_EXTENSIONS | IMAGE_EXTENSIONS)) + ");;All files (*)"
 )
@@ -211,7 +213,13 @@ class SourceBar(QToolBar):
             self.recent_menu.addAction("No recent sources").setEnabled(False)
         else:
             self.recent_menu.addSeparator()
-            self.recent_menu.addAction("Clear recent sources", lambda: self.settings.clear_recent("sources"))
+            self.recent_menu.addAction("Clear recent sources", self.clear_recent)
+
+    def clear_recent(self) -> None:
+        """Forgets every recent source, and the stream and web URLs the dialogs offer (passwords with them)."""
+        for key in RECENT_LISTS:
+            self.settings.clear_recent(key)
+        self.settings.sync()
 
     # -- dialogs -------------------------------------------------------------------
     def ask_file(self) -> None:

@@ -29,7 +29,7 @@ from vision_desk.gui.teach_classes import ClassList, plural, sentence
 from vision_desk.gui.teach_samples import SampleGallery
 from vision_desk.gui.teach_train import TrainBox
 from vision_desk.teach.dataset import TeachSet, teach_root
-from vision_desk.teach.project import TeachProject, create_project, list_projects
+from vision_desk.teach.project import TeachProject, create_project, list_projects, open_project
 
 CLASSIFY_STAGE = "classify"
 
@@ -157,7 +157,7 @@ class TeachPanel(QWidget):
         if self.train.running:
             return  # the chooser is disabled while training; this is for calls from code
         self.capture.stop_burst()
-        self.project = TeachProject(self.root / name) if name else None
+        self.project = open_project(self.root, name) if name else None
         self.train.set_project(self.project)
         self.classes.set_teach_set(self.teach_set)
 

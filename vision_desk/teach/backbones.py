@@ -87,16 +87,17 @@ def build_body(arch: str, weights: Path | None) -> Any:
     Raises:
         VisionDeskError: the weights file does not fit the architecture (one sentence naming both).
     """
-    import torch
     import torchvision
+
+    from vision_desk.models import load_torch_weights
 
     spec = backbone(arch)
     model = getattr(torchvision.models, arch)(weights=None)
     if weights is not None:
+        state = load_torch_weights(weights, what=f"{arch} ImageNet weights", manifest=spec.manifest)
         try:
-            state = torch.load(str(weights), map_location="cpu", weights_only=True)
             model.load_state_dict(state)
-        except Exception as err:  # noqa: BLE001 - truncated, foreign or pickled-code files fail in many ways
+        except Exception as err:  # noqa: BLE001 - another network's state dict fails in many ways
             raise VisionDeskError(
                 f"{Path(weights).name} is not torchvision's {arch} ImageNet weights ({type(err).__name__}); "
                 f"fetch them again with: vision-desk models pull {spec.manifest}"

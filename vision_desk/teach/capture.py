@@ -107,6 +107,7 @@ def capture(source: str, dataset: Path, name: str, *, every: int = 1, limit: int
 
     name = check_class_name(name)
     teach_set = TeachSet(Path(dataset))
+    teach_set.make_private()  # a set made before sets were private gets the same protection as the new samples
     src = open_source(source)
     src.open()
     read = saved = 0

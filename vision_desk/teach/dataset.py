@@ -4,6 +4,11 @@ The layout is the one torchvision's ``ImageFolder``, Ultralytics' classify
 trainer and Teachable Machine's exports use, so a set made here trains
 elsewhere and a folder made elsewhere trains here. Class names are the
 sub-folder names; their sorted order is the label order.
+
+Samples are pictures of the user's surroundings (often of people), so a set
+is kept readable by its user only: folders ``0700``, images ``0600``, and an
+existing set with looser permissions is tightened when Vision Desk adds to
+it (see :mod:`vision_desk.private`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import cv2
 import numpy as np
 
 from vision_desk.errors import VisionDeskError
+from vision_desk.private import private_dir, private_tree, write_private
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 #: Below this a class cannot give both a validation sample and enough to learn from (one held out, five to train).
@@ -35,9 +41,7 @@ def teach_root() -> Path:
     """Where the app keeps its teach projects (``<data dir>/teach``), private to the user."""
     from vision_desk.weights import data_dir
 
-    root = data_dir() / "teach"
-    root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    return root
+    return private_dir(data_dir() / "teach")
 
 
 def check_class_name(name: str) -> str:
@@ -76,8 +80,13 @@ class TeachSet:
 
     def add_class(self, name: str) -> str:
         name = check_class_name(name)
-        (self.root / name).mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(self.root)
+        private_dir(self.root / name)
         return name
+
+    def make_private(self) -> None:
+        """Tightens the whole set (folders ``0700``, files ``0600``): one made before sets were private, or copied in."""
+        private_tree(self.root)
 
     def remove_class(self, name: str) -> None:
         """Deletes the class and its images."""
@@ -97,7 +106,7 @@ class TeachSet:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = self.root / name / f"{stamp}-{os.getpid()}-{next(_counter):05d}.jpg"
         part = path.with_name("." + path.name + ".part")
-        part.write_bytes(data.tobytes())
+        write_private(part, data.tobytes())
         os.replace(part, path)
         return path
 

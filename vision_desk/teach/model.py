@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from vision_desk.config_files import check, read_json
 from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
+from vision_desk.private import private_dir, private_tree
 from vision_desk.teach.backbones import IMAGENET_MEAN, IMAGENET_STD
 
 MANIFEST = "teach.json"
@@ -122,8 +123,8 @@ def save_model(net: Any, out: Path, *, labels: list[str], size: int, mode: str, 
     import torch
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    private_dir(out.parent, tighten_existing=False)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))  # made 0700
     try:
         net = net.eval().to("cpu")
         torch.save({"arch": net.arch, "classes": len(labels), "state_dict": net.state_dict()}, work / "model.pt")
@@ -133,6 +134,7 @@ def save_model(net: Any, out: Path, *, labels: list[str], size: int, mode: str, 
                 "std": list(IMAGENET_STD), "mode": mode, "pretrained": pretrained, "dataset": str(dataset),
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "metrics": metrics}
         (work / MANIFEST).write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        private_tree(work)  # a model learnt from the user's pictures, and teach.json names their folder
         _replace_folder(work, out)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -189,12 +191,12 @@ class TaughtModel:
     def module(self) -> Any:
         """The PyTorch :class:`~vision_desk.teach.net.TaughtNet`, in eval mode (loaded on first use)."""
         if self._module is None:
-            import torch
-
+            from vision_desk.models import load_torch_weights
             from vision_desk.teach.backbones import make_net
 
+            saved = load_torch_weights(self.folder / "model.pt", what="taught model",
+                                       otherwise="train the model again")
             try:
-                saved = torch.load(str(self.folder / "model.pt"), map_location="cpu", weights_only=True)
                 net = make_net(saved["arch"], int(saved["classes"]), None)
                 net.load_state_dict(saved["state_dict"])
             except Exception as err:  # noqa: BLE001

@@ -4,7 +4,8 @@ A project is ``<root>/<name>/`` with ``samples/`` (a :class:`~vision_desk.teach.
 and ``model/`` (the taught model folder :func:`~vision_desk.teach.train.train` writes). The
 Teach panel keeps its projects under :func:`~vision_desk.teach.dataset.teach_root`;
 retraining a project rewrites the same ``model/`` folder, so a ``classify`` stage
-pointing at it picks up the new model.
+pointing at it picks up the new model. A project is readable by its user only;
+:func:`open_project` tightens one that is not.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vision_desk.errors import VisionDeskError
+from vision_desk.private import private_dir, private_tree
 from vision_desk.teach.dataset import TeachSet, check_class_name
 from vision_desk.teach.model import is_taught_model
 
@@ -58,8 +60,16 @@ def create_project(root: Path, name: str) -> TeachProject:
     folder = Path(root) / name
     if folder.exists():
         raise VisionDeskError(f"a project named '{name}' already exists; open it or choose another name.")
-    (folder / "samples").mkdir(mode=0o700, parents=True)
+    private_dir(folder / "samples")  # the project folder too
     return TeachProject(folder)
+
+
+def open_project(root: Path, name: str) -> TeachProject:
+    """The project ``name`` under ``root``, its folders and files tightened to the user only (see
+    :mod:`vision_desk.private`): a project made by an older Vision Desk, or copied in, may allow more."""
+    project = TeachProject(Path(root) / name)
+    private_tree(project.folder)
+    return project
 
 
 def rename_class(teach_set: TeachSet, old: str, new: str) -> str:

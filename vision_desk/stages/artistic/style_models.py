@@ -214,12 +214,10 @@ class JohnsonPyTorch:
     def __init__(self, path: Path, device: str = "auto") -> None:
         import torch
 
+        from vision_desk.models import load_torch_weights
         from vision_desk.weights import pick_device
 
-        try:
-            state = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as err:  # noqa: BLE001 - any unreadable file is the same problem for the user
-            raise VisionDeskError(f"could not read the PyTorch style model {path} ({type(err).__name__}); is it a fast_neural_style .pth file?") from None
+        state = load_torch_weights(path, what="PyTorch style model", otherwise="pick a fast_neural_style .pth file")
         # Checkpoints saved by older PyTorch carry InstanceNorm running stats the current module does not have.
         state = {k: v for k, v in state.items() if not re.search(r"in\d+\.running_(mean|var)$", k)}
         net = transformer_net()

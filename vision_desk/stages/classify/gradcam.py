@@ -99,16 +99,17 @@ class Classifier:
 def torchvision_classifier(name: str, path: Path, device: str, manifest: str = "") -> Classifier:
     """A torchvision ImageNet classifier built by its builder name with the weights file at path (as the manifest
     lists it under ``manifest``)."""
-    import torch
     import torchvision
 
+    from vision_desk.models import load_torch_weights
     from vision_desk.stages.classify.explain import default_target_layers, frame_tensor
 
     enum = torchvision.models.get_model_weights(name)
     weights = next((w for w in enum if Path(w.url).name == path.name), enum.DEFAULT)  # a file renamed by the user: DEFAULT's labels
     module = torchvision.models.get_model(name, weights=None)
+    state = load_torch_weights(path, what=f"torchvision {name} weights", manifest=manifest or name)
     try:
-        module.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        module.load_state_dict(state)
     except Exception as err:  # noqa: BLE001 - truncated, foreign or corrupt files fail in many ways
         reason = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
         raise VisionDeskError(f"model file {path.name} could not be loaded as torchvision's {name} ({reason}); "

@@ -3,7 +3,9 @@
 * :func:`ultralytics_offline` imports Ultralytics with its run-time
   auto-install, auto-download, hub events and error reporting switched off
   (environment variables read at import, plus the module-level flags for the
-  case where something imported it earlier).
+  case where something imported it earlier), and with its weights-only
+  checkpoint loading on (``ULTRALYTICS_SAFE_LOAD``), so a tampered ``.pt``
+  cannot run code.
 * :func:`acquire` loads a model file for a device once and hands the same
   :class:`LoadedModel` to every stage that asks with the same key;
   :func:`acquire_openvino_detector` does the same for the PyTorch-free
@@ -23,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import warnings
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
+from vision_desk.models import refetch_advice, refused_code, unsafe_model_message
 from vision_desk.stages.detection.export_meta import export_metadata
 
 _OFFLINE_ENV = {"YOLO_OFFLINE": "1", "YOLO_AUTOINSTALL": "false"}
@@ -53,10 +57,16 @@ def configure_ultralytics() -> None:
     ``check_requirements`` from calling pip. Both are read when Ultralytics is
     first imported, so the module flags are patched too. Settings are changed
     in memory only: the user's Ultralytics settings file is left as it is.
+
+    Ultralytics unpickles ``.pt`` checkpoints whole by default (``weights_only=False``: a file can run any
+    code as it loads, and a missing module it names was even pip-installed). ``ULTRALYTICS_SAFE_LOAD=1`` is its
+    own switch to ``weights_only=True`` with an allow-list of its model classes; it is on unless the user set
+    it (``ULTRALYTICS_SAFE_LOAD=0`` loads a checkpoint of custom classes that the user trusts).
     """
     for key, value in _OFFLINE_ENV.items():
         os.environ[key] = value
     os.environ.setdefault("YOLO_VERBOSE", "false")
+    safe = os.environ.setdefault("ULTRALYTICS_SAFE_LOAD", "1").strip().lower() in ("1", "true", "yes", "on")
     import ultralytics.utils as uutils
     from ultralytics.utils import checks, events
 
@@ -64,6 +74,10 @@ def configure_ultralytics() -> None:
         if hasattr(module, "ONLINE"):
             module.ONLINE = False
     uutils.AUTOINSTALL = checks.AUTOINSTALL = False
+    tasks = sys.modules.get("ultralytics.nn.tasks")  # it copies the flag when imported; not imported here (torch)
+    for module in (uutils, tasks):
+        if module is not None and hasattr(module, "SAFE_LOAD"):
+            module.SAFE_LOAD = safe
     for key in _QUIET_SETTINGS:
         if key in uutils.SETTINGS:
             dict.__setitem__(uutils.SETTINGS, key, False)  # not SETTINGS[key] = ..., which rewrites the user's file
@@ -198,6 +212,11 @@ def _load(path: Path, device: str, half: bool, label: str) -> LoadedModel:
         yolo = YOLO(str(path), task=meta["task"]) if meta.get("task") else YOLO(str(path))
         names = dict(getattr(yolo, "names", None) or {})
     except Exception as err:  # noqa: BLE001 - corrupt, truncated or foreign files fail in many ways
+        refused = refused_code(err)
+        if refused:  # Ultralytics' safe load refused a class or function outside its allow-list
+            raise VisionDeskError(unsafe_model_message("model file", path, refused, refetch_advice(
+                path, otherwise="replace it with a good copy (ULTRALYTICS_SAFE_LOAD=0 loads a checkpoint of "
+                                "custom classes, if you trust it)"))) from None
         reason = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
         raise VisionDeskError(
             f"model file {label} could not be loaded ({reason}); it is corrupt or not an Ultralytics model, "

@@ -315,16 +315,12 @@ def load_facenet(weights: str = FACENET_MODEL, device: str = "cpu") -> Any:
     The released file carries the VGGFace2 classifier (``logits.*``, 8631
     identities) that embeddings do not use; it is dropped before a strict load.
     """
-    import torch
     from facenet_pytorch import InceptionResnetV1
 
-    from vision_desk.models import resolve
+    from vision_desk.models import load_torch_weights, resolve
 
     path = resolve(weights)
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any unreadable file gets the same advice
-        raise VisionDeskError(f"FaceNet weights {path} could not be read ({type(err).__name__}); delete the file and run: vision-desk models pull {FACENET_MODEL}") from None
+    state = load_torch_weights(path, what="FaceNet weights", manifest=FACENET_MODEL)
     state = {k: v for k, v in state.items() if not k.startswith("logits.")}
     model = InceptionResnetV1(pretrained=None, classify=False)
     try:

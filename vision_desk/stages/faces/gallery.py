@@ -5,6 +5,13 @@ moves the folder; ``vision-desk faces path`` prints the file). The database
 runs in WAL mode, so the GUI, the CLI and a running pipeline may read it while
 one of them writes; each open sets a busy timeout instead of failing on a lock.
 
+The file holds biometric data, so it is readable by its user only (``0600``;
+SQLite gives its ``-wal``, ``-shm`` and ``-journal`` files the same mode), and
+a gallery found with looser permissions is tightened when opened (see
+:mod:`vision_desk.private`). Removing a person deletes their embeddings and
+face thumbnails, then vacuums the database and empties its write-ahead log, so
+the removed bytes are no longer in the files.
+
 Every embedding row records the backend that made it. A gallery holds one
 backend's embeddings only: enrolling or importing the other backend's is
 refused, and asking it for the other backend's matrix raises, so dlib and
@@ -37,11 +44,14 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from vision_desk.config_files import check, read_json
 from vision_desk.errors import VisionDeskError
+from vision_desk.private import PRIVATE_FILE, private_dir, private_file, tighten, write_private
 
 APP_ID = "vision-desk-face-gallery"
 SCHEMA_VERSION = 1
 RESERVED_NAMES = {"unknown"}
 _SQLITE_HEADER = b"SQLite format 3\x00"
+#: The files SQLite keeps beside a database while it is open (and a rollback journal after a crash).
+SIDECAR_SUFFIXES = ("-wal", "-shm", "-journal")
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -202,11 +212,20 @@ class Gallery:
             self._conn.execute("UPDATE people SET name = ? WHERE id = ?", (new, person))
 
     def remove(self, name: str) -> int:
-        """Removes a person and their embeddings; returns how many embeddings went."""
+        """Removes a person, their embeddings and face thumbnails; returns how many embeddings went.
+
+        The bytes go from the files too, not only from the tables: SQLite overwrites deleted rows with zeros
+        (``secure_delete``), ``VACUUM`` rebuilds the database without the freed pages, and a ``TRUNCATE``
+        checkpoint empties the write-ahead log, which still held the pages as they were when the person was
+        enrolled. (While another program reads the gallery, the log is emptied when the last one closes it.)
+        """
+        self._conn.execute("PRAGMA secure_delete = ON")
         with self._conn:
             person = self._person_id(name)
             n = self._conn.execute("DELETE FROM embeddings WHERE person_id = ?", (person,)).rowcount
             self._conn.execute("DELETE FROM people WHERE id = ?", (person,))
+        self._conn.execute("VACUUM")
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return int(n)
 
     # -- export / import -------------------------------------------------------------
@@ -229,7 +248,7 @@ class Gallery:
         }
         path = Path(path)
         part = path.with_name(path.name + ".part")
-        part.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+        write_private(part, json.dumps(doc, indent=1).encode("utf-8"))  # the same biometric data as the gallery
         part.replace(path)
         return len(entries)
 
@@ -352,10 +371,13 @@ def _open(path: Path, create: bool) -> sqlite3.Connection:
         with open(path, "rb") as fh:
             if fh.read(len(_SQLITE_HEADER)) != _SQLITE_HEADER:
                 raise _damaged(path, "is not a SQLite database")
+        for private in (path, *(path.with_name(path.name + s) for s in SIDECAR_SUFFIXES)):
+            tighten(private, PRIVATE_FILE)  # a gallery from before files were made private, or copied in
     elif not create:
         raise VisionDeskError(f"face gallery {path} does not exist; enrol someone first with 'vision-desk faces enroll NAME IMAGES...'.")
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent, tighten_existing=False)
+        private_file(path)  # SQLite takes an empty file as a new database, and gives its journals the file's mode
     # not bound to the thread that opened it: a live pipeline sets a stage up on a loading thread, then runs it
     # on the frame loop (one user at a time, never two at once)
     conn = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False)

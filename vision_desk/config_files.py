@@ -59,6 +59,10 @@ def read_yaml(path: Path, what: str, error: type[VisionDeskError] = ConfigError)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "invalid YAML"
         raise error(f"{path}: invalid YAML{at} ({problem}); fix the file's syntax.") from None
+    except ValueError as err:  # a value PyYAML parsed but Python cannot hold: a date 2024-13-45, a 5000-digit number
+        raise error(f"{path}: a value in it cannot be read ({str(err).split(';')[0]}); fix or quote it.") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to read; a {what} is a few levels deep.") from None
 
 
 def read_json(path: Path, what: str, error: type[VisionDeskError] = ConfigError) -> Any:

@@ -83,7 +83,10 @@ def test_pipeline_documents_load_or_raise_one_line(document: object) -> None:
 @example("- " * 2000 + "x")  # deeply nested
 @example("stages: [{stage: blur, params: {ksize: .nan}}]")
 @example("\ufeffstages: []")
-@example("stages: []\ncreated: 2024-13-45")  # a date PyYAML parses and datetime refuses (ValueError)
+@example("stages: []\ncreated: 2024-13-45")
+@example("x: " + "[" * 60_000 + "]" * 60_000)  # libyaml crashed the process (SIGSEGV) on this 120 kB file
+@example("x: " + "- " * 60_000 + "1")
+@example("x: '[[[[' # [[[[\n" * 100)  # brackets in quotes and comments do not nest  # a date PyYAML parses and datetime refuses (ValueError)
 @example("stages: [{stage: blur, params: {ksize: " + "9" * 5000 + "}}]")  # past Python's 4300-digit int limit
 @example("stages: [{stage: blur, params: {ksize: " + "[" * 3000 + "]" * 3000 + "}}]")
 def test_pipeline_files_load_or_raise_one_line(text: str) -> None:
@@ -99,14 +102,18 @@ targets = st.one_of(st.sampled_from(["blur", "motion", "threshold", "blur#2", "b
 params = st.one_of(st.sampled_from(sorted({n for s in ("blur", "motion", "threshold")
                                            for n in STAGES[s].Params.model_fields})), st.text(max_size=10))
 raw_values = st.one_of(st.text(max_size=30), values.map(lambda v: yaml.safe_dump(v, default_flow_style=True).strip()),
-                       st.sampled_from([".nan", ".inf", "1e999", "[1, [2, [3]]]", "{a: 1}", "&a [*a]", "!!python/object:os.system x", "9" * 400]))
+                       st.sampled_from([".nan", ".inf", "1e999", "[1, [2, [3]]]", "{a: 1}", "&a [*a]", "!!python/object:os.system x", "9" * 400,
+                                        "2024-13-45", "[" * 1500]))
 
 
-@settings(FUZZ, max_examples=400)
+@settings(FUZZ, max_examples=300)
 @given(st.one_of(st.builds(lambda t, p, v: f"{t}.{p}={v}", targets, params, raw_values), st.text(max_size=40)))
 @example("blur#².ksize=3")  # a digit that is not 0-9
 @example("blur.ksize=&a [*a]")
-@example("\x85.block_size=")  # a stage name with a line break in it (U+0085)
+@example("\x85.block_size=")
+@example("blur.ksize=" + "[" * 3000)  # past Python's recursion limit in PyYAML's own loader
+@example("blur.ksize=2024-13-45")
+@example("blur.ksize=" + "9" * 5000)  # a stage name with a line break in it (U+0085)
 def test_set_values_apply_or_raise_one_line(item: str) -> None:
     loads_or_says_why(apply_overrides, BASE, [item])
 

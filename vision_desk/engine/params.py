@@ -254,8 +254,8 @@ def parse_cli_value(text: str) -> Any:
     """Parses the VALUE of ``--set stage.param=VALUE`` as a YAML scalar or list."""
     try:
         return yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
-        return text
+    except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: 2024-13-45, a 5000-digit number
+        return text  # as text, which the parameter's check then refuses in a sentence
 
 
 #: How a value from a file is quoted in a message: short, and finite even for YAML aliases that nest a list in

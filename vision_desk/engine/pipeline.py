@@ -25,7 +25,7 @@ from vision_desk.config_files import read_yaml
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.lanes import Carry, Lane, set_up, snapshot, torch_threads_per_lane
 from vision_desk.engine.motion import SmallGray
-from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value
+from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value, shown
 from vision_desk.engine.stage import Stage, stage_class
 from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError, one_line
 
@@ -152,23 +152,23 @@ def apply_overrides(spec: PipelineSpec, overrides: list[str]) -> PipelineSpec:
         key, sep, raw = item.partition("=")
         target, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            raise PipelineError(f"--set {item!r}: expected STAGE.PARAM=VALUE, e.g. --set blur.ksize=7.")
+            raise PipelineError(f"--set {shown(item)}: expected STAGE.PARAM=VALUE, e.g. --set blur.ksize=7.")
         sid, _, nth_text = target.partition("#")
         matches = [s for s in spec.stages if s.stage == sid]
         if not matches:
-            raise PipelineError(f"--set {item!r}: the pipeline has no stage '{one_line(sid)}'; its stages are {[s.stage for s in spec.stages]}.")
+            raise PipelineError(f"--set {shown(item)}: the pipeline has no stage '{one_line(sid)}'; its stages are {[s.stage for s in spec.stages]}.")
         nth = int(nth_text) if nth_text.isascii() and nth_text.isdigit() else 1  # not int('²')
         if not 1 <= nth <= len(matches):
-            raise PipelineError(f"--set {item!r}: the pipeline has {len(matches)} '{sid}' stage(s).")
+            raise PipelineError(f"--set {shown(item)}: the pipeline has {len(matches)} '{sid}' stage(s).")
         entry = matches[nth - 1]
         cls = stage_class(sid)
         new = cls.Params.old_names.get(name)
         if new is not None:  # the later --set wins over the file's value, whichever name the file used
-            spec.notices.append(f"--set {item!r}: parameter '{name}' of stage '{sid}' is now '{new}'; "
+            spec.notices.append(f"--set {shown(item)}: parameter '{name}' of stage '{sid}' is now '{new}'; "
                                 f"the value was set, write --set {target}.{new}=... to update the command.")
             name = new
         entry.params[name] = parse_cli_value(raw)
-        validate_params(cls, entry.params, f"--set {item!r}: stage '{sid}'")
+        validate_params(cls, entry.params, f"--set {shown(item)}: stage '{sid}'")
     return spec
 
 

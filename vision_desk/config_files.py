@@ -15,6 +15,7 @@ models, exports) tolerate them, so a newer Vision Desk's files still load.
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,6 +28,12 @@ from vision_desk.errors import ConfigError, VisionDeskError
 T = TypeVar("T")
 #: libyaml's loader where PyYAML was built with it: the same documents, parsed about ten times faster.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: Deepest nesting a file the app reads may have; its own files are a few levels deep. libyaml's loader recurses in
+#: C and crashes the process (a segmentation fault, no exception) on some 50,000 levels: a 100 kB file of '['.
+MAX_YAML_DEPTH = 200
+_QUOTED_OR_COMMENT = re.compile(r"'[^'\n]*'|\"(?:[^\"\\\n]|\\.)*\"|#[^\n]*")
+_BRACKET = re.compile(r"[\[\]{}]")
+_DASHES = re.compile(r"^(?:[ \t]*-[ \t])+", re.M)  # "- - - x": a list in a list in a list on one line
 
 #: What a field must be, by pydantic's error type (the rest fall back to pydantic's own words).
 _MUST = {
@@ -52,6 +59,9 @@ def read_yaml(path: Path, what: str, error: type[VisionDeskError] = ConfigError)
         error: the file is missing, not text, or not valid YAML (naming the line and column).
     """
     text = _read_text(path, what, "YAML", error)
+    if _nesting(text) > MAX_YAML_DEPTH:
+        raise error(f"{path}: nested more than {MAX_YAML_DEPTH} levels deep; a {what} is a few levels deep, "
+                    "so it is damaged or not one.")
     try:
         return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
     except yaml.YAMLError as err:
@@ -59,6 +69,18 @@ def read_yaml(path: Path, what: str, error: type[VisionDeskError] = ConfigError)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "invalid YAML"
         raise error(f"{path}: invalid YAML{at} ({problem}); fix the file's syntax.") from None
+    except ValueError as err:  # a value PyYAML parsed but Python cannot hold: a date 2024-13-45, a 5000-digit number
+        raise error(f"{path}: a value in it cannot be read ({str(err).split(';')[0]}); fix or quote it.") from None
+
+
+def _nesting(text: str) -> int:
+    """About how deep the YAML ``text`` nests, from its brackets and dashes (quoted text and comments left out):
+    linear in its length, where libyaml's own scanner takes quadratic time on deep nesting."""
+    depth = deepest = 0
+    for bracket in _BRACKET.finditer(_QUOTED_OR_COMMENT.sub("", text)):
+        depth = max(0, depth + (1 if bracket.group() in "[{" else -1))
+        deepest = max(deepest, depth)
+    return max([deepest] + [m.group().count("-") for m in _DASHES.finditer(text)])
 
 
 def read_json(path: Path, what: str, error: type[VisionDeskError] = ConfigError) -> Any:
@@ -69,6 +91,8 @@ def read_json(path: Path, what: str, error: type[VisionDeskError] = ConfigError)
     except json.JSONDecodeError as err:
         raise error(f"{path}: invalid JSON at line {err.lineno}, column {err.colno} ({err.msg}); "
                     f"fix the file's syntax.") from None
+    except RecursionError:
+        raise error(f"{path}: nested too deeply to read; a {what} is a few levels deep, so it is damaged or not one.") from None
 
 
 def _read_text(path: Path, what: str, language: str, error: type[VisionDeskError]) -> str:

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
+
+
+#: Characters that break a line (as ``str.splitlines`` sees them) or that a terminal would act on.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: object) -> str:
+    """``text`` as it may be quoted in a message: line breaks and control characters escaped as Python writes
+    them (``\\n``), so a name the user typed with one in it cannot split the sentence."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
 
 
 class VisionDeskError(Exception):

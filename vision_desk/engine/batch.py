@@ -139,12 +139,17 @@ def report_progress(latest: dict[int, tuple[int, int | None]], items: list[Batch
 
 
 def discover_inputs(input_dir: Path, recursive: bool = False) -> list[Path]:
-    """Videos and images in the folder (and below it when recursive), in path order."""
+    """Videos and images in the folder (and below it when recursive), in path order.
+
+    Anything named like a video or an image that is not a folder is an input, even when it is not a regular file
+    (a named pipe, a dangling link, a symlink loop): it then fails with one sentence saying so, rather than being
+    left out without a word. A folder is walked with ``recursive``, whatever its name.
+    """
     if not input_dir.is_dir():
         raise VisionDeskError(f"input folder {input_dir} not found; give a folder of videos or images.")
     pattern = input_dir.rglob("*") if recursive else input_dir.iterdir()
     known = VIDEO_EXTENSIONS | IMAGE_EXTENSIONS
-    return sorted(p for p in pattern if p.is_file() and p.suffix.lower() in known and ".part." not in p.name)
+    return sorted(p for p in pattern if not p.is_dir() and p.suffix.lower() in known and ".part." not in p.name)
 
 
 def read_list(list_file: Path) -> list[Path | str]:

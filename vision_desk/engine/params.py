@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import enum
+import reprlib
 import types
 import typing
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from vision_desk.errors import one_line
 
 #: Widget hints the GUI understands beyond what the type implies. Value shapes:
 #:   color  -> tuple[int, int, int] in BGR order
@@ -251,8 +254,22 @@ def parse_cli_value(text: str) -> Any:
     """Parses the VALUE of ``--set stage.param=VALUE`` as a YAML scalar or list."""
     try:
         return yaml.safe_load(text) if text.strip() else ""
-    except yaml.YAMLError:
-        return text
+    except (yaml.YAMLError, ValueError, RecursionError):  # ValueError: 2024-13-45, a 5000-digit number
+        return text  # as text, which the parameter's check then refuses in a sentence
+
+
+#: How a value from a file is quoted in a message: short, and finite even for YAML aliases that nest a list in
+#: itself a thousand times over.
+_REPR = reprlib.Repr()  # Python 3.11's takes no arguments
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxlong, _REPR.maxother = 2, 4, 4, 60, 40, 60
+
+
+def shown(value: Any) -> str:
+    """``value`` as a message quotes it: at most a few dozen characters, on one line."""
+    try:
+        return one_line(_REPR.repr(value))
+    except ValueError:  # an int past Python's 4300-digit limit for str()
+        return "a number too long to print"
 
 
 def format_validation_error(err: ValidationError, where: str, old_names: dict[str, str] | None = None) -> str:
@@ -262,13 +279,13 @@ def format_validation_error(err: ValidationError, where: str, old_names: dict[st
     """
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"]) or "(parameters)"
+        loc = one_line(".".join(str(p) for p in e["loc"])) or "(parameters)"
         old = (old_names or {}).get(e["loc"][0]) if e["loc"] else None
         name = f"'{loc}' (old name '{old}')" if old else f"'{loc}'"
         msg = e["msg"]
         if e["type"] == "extra_forbidden":
             msg = "is not a parameter of this stage"
         got = e.get("input")
-        got_text = "" if e["type"] == "extra_forbidden" or isinstance(got, dict) else f" (got {got!r})"
+        got_text = "" if e["type"] == "extra_forbidden" or isinstance(got, dict) else f" (got {shown(got)})"
         parts.append(f"parameter {name} {msg[0].lower() + msg[1:]}{got_text}")
     return f"{where}: " + "; ".join(parts) + "."

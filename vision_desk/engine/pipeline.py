@@ -25,9 +25,9 @@ from vision_desk.config_files import read_yaml
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.lanes import Carry, Lane, set_up, snapshot, torch_threads_per_lane
 from vision_desk.engine.motion import SmallGray
-from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value
+from vision_desk.engine.params import StageParams, format_validation_error, parse_cli_value, shown
 from vision_desk.engine.stage import Stage, stage_class
-from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError
+from vision_desk.errors import ModelMissingError, PipelineError, VisionDeskError, one_line
 
 
 @dataclass
@@ -86,33 +86,45 @@ def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
         raise PipelineError(f"{where}: expected a mapping with a 'stages' list (see pipelines/ for examples).")
     unknown = set(data) - {"name", "stages", "source", "description"}
     if unknown:
-        raise PipelineError(f"{where}: unknown top-level key(s) {sorted(unknown)}; allowed are name, source, stages.")
+        raise PipelineError(f"{where}: unknown top-level key(s) {_keys(unknown)}; allowed are name, source, stages.")
+    if data.get("source") is not None and not isinstance(data["source"], (str, int)):
+        raise PipelineError(f"{where}: 'source' must be a source URI such as demo: or clip.mp4.")
     specs = []
     notices: list[str] = []
     for i, entry in enumerate(data["stages"], start=1):
         if not isinstance(entry, dict) or "stage" not in entry:
             raise PipelineError(f"{where}: stage {i} must be a mapping with a 'stage' key.")
+        if not isinstance(entry["stage"], str):
+            raise PipelineError(f"{where}: stage {i}: 'stage' must be a stage id such as blur.")
+        sid = entry["stage"]
         extra = set(entry) - {"stage", "params", "enabled"}
         if extra:
-            raise PipelineError(f"{where}: stage {i} '{entry['stage']}' has unknown key(s) {sorted(extra)}; allowed are stage, params, enabled.")
-        sid = str(entry["stage"])
+            raise PipelineError(f"{where}: stage {i} '{one_line(sid)}' has unknown key(s) {_keys(extra)}; allowed are stage, params, enabled.")
         params = entry.get("params") or {}
         if not isinstance(params, dict):
-            raise PipelineError(f"{where}: stage {i} '{sid}': 'params' must be a mapping.")
+            raise PipelineError(f"{where}: stage {i} '{one_line(sid)}': 'params' must be a mapping.")
+        if not all(isinstance(name, str) for name in params):
+            raise PipelineError(f"{where}: stage {i} '{one_line(sid)}': parameter names must be text, "
+                                f"not {_keys(n for n in params if not isinstance(n, str))}.")
         enabled = entry.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise PipelineError(f"{where}: stage {i} '{sid}': 'enabled' must be true or false.")
+            raise PipelineError(f"{where}: stage {i} '{one_line(sid)}': 'enabled' must be true or false.")
         try:
             cls = stage_class(sid)
         except PipelineError as err:
             raise PipelineError(f"{where}: stage {i}: {err}") from None
-        stage_where = f"{where}: stage {i} '{sid}'"
+        stage_where = f"{where}: stage {i} '{one_line(sid)}'"
         validate_params(cls, params, stage_where)
         params, renamed = cls.Params.upgrade_names(params)  # the spec keeps the new names, so saving updates the file
         notices += [f"{stage_where}: parameter '{old}' is now '{new}'; the file still loads, "
                     f"write '{new}' in it (or save it from the app) to update it." for old, new in renamed]
         specs.append(StageSpec(sid, params, enabled))
     return PipelineSpec(name=str(data.get("name") or "untitled"), stages=specs, source=data.get("source"), notices=notices)
+
+
+def _keys(keys: Any) -> list[str]:
+    """Keys from a file, sorted and printable for a message, whatever their types (YAML keys may be numbers)."""
+    return sorted(one_line(key) for key in keys)
 
 
 def upgrade_names(cls: type[Stage], params: dict[str, Any], where: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
@@ -140,23 +152,23 @@ def apply_overrides(spec: PipelineSpec, overrides: list[str]) -> PipelineSpec:
         key, sep, raw = item.partition("=")
         target, dot, name = key.partition(".")
         if not sep or not dot or not name:
-            raise PipelineError(f"--set {item!r}: expected STAGE.PARAM=VALUE, e.g. --set blur.ksize=7.")
+            raise PipelineError(f"--set {shown(item)}: expected STAGE.PARAM=VALUE, e.g. --set blur.ksize=7.")
         sid, _, nth_text = target.partition("#")
         matches = [s for s in spec.stages if s.stage == sid]
         if not matches:
-            raise PipelineError(f"--set {item!r}: the pipeline has no stage '{sid}'; its stages are {[s.stage for s in spec.stages]}.")
-        nth = int(nth_text) if nth_text.isdigit() else 1
+            raise PipelineError(f"--set {shown(item)}: the pipeline has no stage '{one_line(sid)}'; its stages are {[s.stage for s in spec.stages]}.")
+        nth = int(nth_text) if nth_text.isascii() and nth_text.isdigit() else 1  # not int('²')
         if not 1 <= nth <= len(matches):
-            raise PipelineError(f"--set {item!r}: the pipeline has {len(matches)} '{sid}' stage(s).")
+            raise PipelineError(f"--set {shown(item)}: the pipeline has {len(matches)} '{sid}' stage(s).")
         entry = matches[nth - 1]
         cls = stage_class(sid)
         new = cls.Params.old_names.get(name)
         if new is not None:  # the later --set wins over the file's value, whichever name the file used
-            spec.notices.append(f"--set {item!r}: parameter '{name}' of stage '{sid}' is now '{new}'; "
+            spec.notices.append(f"--set {shown(item)}: parameter '{name}' of stage '{sid}' is now '{new}'; "
                                 f"the value was set, write --set {target}.{new}=... to update the command.")
             name = new
         entry.params[name] = parse_cli_value(raw)
-        validate_params(cls, entry.params, f"--set {item!r}: stage '{sid}'")
+        validate_params(cls, entry.params, f"--set {shown(item)}: stage '{sid}'")
     return spec
 
 

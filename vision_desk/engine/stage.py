@@ -182,9 +182,9 @@ def stage_class(stage_id: str) -> type[Stage]:
 
         near = get_close_matches(stage_id, REGISTRY, n=1)
         hint = f" Did you mean '{near[0]}'?" if near else " Run 'vision-desk stages' to list them."
-        from vision_desk.errors import PipelineError
+        from vision_desk.errors import PipelineError, one_line
 
-        raise PipelineError(f"unknown stage '{stage_id}'.{hint}") from None
+        raise PipelineError(f"unknown stage '{one_line(stage_id)}'.{hint}") from None
 
 
 def all_stages() -> dict[str, type[Stage]]:

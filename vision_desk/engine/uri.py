@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from vision_desk.errors import one_line
+
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".gif"}
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
@@ -36,6 +38,9 @@ DIRECT_MEDIA_EXTENSIONS = (VIDEO_EXTENSIONS - {".gif"}) | {".mjpg", ".mjpeg", ".
 STREAM_OPTIONS = ("open_timeout", "read_timeout")
 #: Options of a web source, taken out of the page URL's query the same way.
 WEB_OPTIONS = ("height", *STREAM_OPTIONS)
+#: Options that must be positive numbers, by source kind; the sources read them with float() as they open.
+_NUMBER_OPTIONS = {"webcam": ("width", "height", "fps"), "screen": ("fps",), "demo": ("fps",), "images": ("fps",),
+                   "image": ("fps",)}
 _SECRET_QUERY_KEYS = re.compile(r"(?i)^(password|passwd|pwd|pass|token|key|secret|auth)$")
 _URI_START = re.compile(r"[A-Za-z][\w+.-]*://")
 
@@ -63,15 +68,27 @@ def mask_uri(uri: str) -> str:
     try:
         parts = urlsplit(uri)
     except ValueError:
-        return re.sub(r"//[^/@]*@", "//***:***@", uri)
+        return re.sub(r"//.*@", "//***:***@", uri, count=1)  # not a URL (a stray '['): hide up to the last '@'
     netloc = parts.netloc
     if "@" in netloc:
         netloc = "***:***@" + netloc.rsplit("@", 1)[1]
+    elif _password_with_a_delimiter(parts.netloc, uri):
+        # rtsp://admin:pa/ss@cam: an unescaped '/', '?' or '#' in the password ends the host for urlsplit, which
+        # then sees host "admin", port "pa" and the rest of the password in the path; hide up to the last '@'
+        rest = uri.split("://", 1)[1].rsplit("@", 1)[1]
+        return mask_uri(f"{parts.scheme}://***:***@{rest}")
     query = parts.query
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = "&".join(f"{k}={'***' if _SECRET_QUERY_KEYS.match(k) else v}" for k, v in pairs)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _password_with_a_delimiter(netloc: str, uri: str) -> bool:
+    """Whether ``netloc`` ("user:pa" of rtsp://user:pa/ss@cam) may be the start of credentials that go on past a
+    '/', '?' or '#': a colon in it and an '@' after it. rtsp://cam:554/a@b reads the same way and is masked too:
+    hiding a path is the lesser harm."""
+    return ":" in netloc and not netloc.endswith("]") and "@" in uri.split("://", 1)[1]
 
 
 def mask_uris_in(text: str, typed: Iterable[str] = ()) -> str:
@@ -114,28 +131,57 @@ def parse_uri(uri: str | int) -> SourceURI:
         return SourceURI("stream", target, _checked_seconds(options, text), text)
     if low.startswith("demo:"):
         _, opts = _split_options(text[5:])
-        return SourceURI("demo", "", opts, text)
+        return _checked(SourceURI("demo", "", opts, text))
     if low.startswith("screen:"):
         base, opts = _split_options(text[7:])
-        return SourceURI("screen", base or "1", opts, text)
-    if low.startswith("cam:") or text.isdigit():
+        if base and not _is_index(base):
+            raise SourceError(f"screen '{one_line(text)}': expected a monitor number such as screen:1.")
+        if "region" in opts and not re.fullmatch(r"\d+,\d+,[1-9]\d*,[1-9]\d*", opts["region"]):
+            raise SourceError(f"{one_line(text)}: region must be x,y,width,height in pixels, e.g. ?region=0,0,800,600.")
+        return _checked(SourceURI("screen", base or "1", opts, text))
+    if low.startswith("cam:") or _is_index(text):
         base, opts = _split_options(text[4:] if low.startswith("cam:") else text)
-        if not base.isdigit():
-            raise SourceError(f"camera '{text}': expected a camera index such as cam:0.")
-        return SourceURI("webcam", base, opts, text)
+        if not _is_index(base):
+            raise SourceError(f"camera '{one_line(text)}': expected a camera index such as cam:0.")
+        return _checked(SourceURI("webcam", base, opts, text))
     base, opts = _split_options(text) if "?" in text and not Path(text).exists() else (text, {})
-    path = Path(base).expanduser()
+    try:
+        path = Path(base).expanduser()
+    except RuntimeError:  # ~name of a user that does not exist: a path like any other, which will not be found
+        path = Path(base)
     if path.is_dir():
-        return SourceURI("images", str(path), opts, text)
+        return _checked(SourceURI("images", str(path), opts, text))
     if any(ch in base for ch in "*?["):
         if not glob.glob(base):
-            raise SourceError(f"no files match '{base}': check the pattern.")
-        return SourceURI("images", base, opts, text)
+            raise SourceError(f"no files match '{one_line(base)}': check the pattern.")
+        return _checked(SourceURI("images", base, opts, text))
     if not path.exists():
-        raise SourceError(f"source '{text}' not found: give an existing file or folder, a camera index (0), a stream URL or demo:.")
+        raise SourceError(f"source '{one_line(text)}' not found: give an existing file or folder, a camera index (0), a stream URL or demo:.")
     if path.suffix.lower() in IMAGE_EXTENSIONS:
-        return SourceURI("image", str(path), opts, text)
+        return _checked(SourceURI("image", str(path), opts, text))
     return SourceURI("file", str(path), opts, text)
+
+
+def _is_index(text: str) -> bool:
+    """A camera or monitor number: ASCII digits only (``'²'.isdigit()`` is true, but int() refuses it)."""
+    return text.isascii() and text.isdigit()
+
+
+def _checked(uri: SourceURI) -> SourceURI:
+    """``uri``, once every option of its kind that must be a positive number is one (SourceError otherwise)."""
+    from vision_desk.errors import SourceError
+
+    for name in _NUMBER_OPTIONS.get(uri.kind, ()):
+        if name in uri.options and not _positive(uri.options[name]):
+            raise SourceError(f"{one_line(mask_uri(uri.raw))}: {name} must be a positive number, e.g. ?{name}=30.")
+    return uri
+
+
+def _positive(text: str) -> bool:
+    try:
+        return 0 < float(text) < float("inf")
+    except ValueError:
+        return False
 
 
 def web_uri(url: str, height: int | None = None) -> str:
@@ -166,10 +212,10 @@ def _web_uri(url: str, raw: str) -> SourceURI:
     except ValueError:
         parts = None
     if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        raise SourceError(f"'{mask_uri(raw)}' is not a web address: give a page URL such as web:https://www.youtube.com/watch?v=ID.")
+        raise SourceError(f"'{one_line(mask_uri(raw))}' is not a web address: give a page URL such as web:https://www.youtube.com/watch?v=ID.")
     url, options = _take_options(url, WEB_OPTIONS)
-    if "height" in options and not options["height"].isdigit():
-        raise SourceError(f"{mask_uri(raw)}: height must be a number of lines, e.g. ?height=720.")
+    if "height" in options and not _is_index(options["height"]):
+        raise SourceError(f"{one_line(mask_uri(raw))}: height must be a number of lines, e.g. ?height=720.")
     return SourceURI("web", url, _checked_seconds(options, raw), raw)
 
 
@@ -197,10 +243,6 @@ def _checked_seconds(options: dict[str, str], raw: str) -> dict[str, str]:
     for name in STREAM_OPTIONS:
         if name not in options:
             continue
-        try:
-            ok = 0 < float(options[name]) < float("inf")
-        except ValueError:
-            ok = False
-        if not ok:
-            raise SourceError(f"{mask_uri(raw)}: {name} must be a number of seconds, e.g. ?{name}=5.")
+        if not _positive(options[name]):
+            raise SourceError(f"{one_line(mask_uri(raw))}: {name} must be a number of seconds, e.g. ?{name}=5.")
     return options

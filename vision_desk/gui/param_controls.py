@@ -217,7 +217,7 @@ class TextControl(ParamControl):
     def _on_edited(self) -> None:
         try:
             value = self.parse(self.edit.text())
-        except (ValueError, yaml.YAMLError):
+        except (ValueError, RecursionError, yaml.YAMLError):  # RecursionError: [[[[... nested past Python's limit
             self.set_invalid(True)
             return
         self.set_invalid(False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import stat
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,26 @@ import numpy as np
 from vision_desk.engine.sources.base import Source, SourceState
 from vision_desk.engine.uri import IMAGE_EXTENSIONS, SourceURI
 from vision_desk.errors import SourceError
+
+#: What a path is when it is not a regular file, for the sentence that refuses it.
+_NOT_A_FILE = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"))
+
+
+def check_regular_file(path: Path) -> int:
+    """The size of ``path``, once it is a regular file (or a link to one); SourceError in one sentence otherwise.
+
+    Opening a named pipe for reading blocks until something writes to it, and a device may never end, so a file
+    source refuses them before FFmpeg or OpenCV opens them: a batch never hangs on one.
+    """
+    try:
+        info = path.stat()
+    except OSError as err:  # a dangling link, a symlink loop, a file removed since it was listed
+        raise SourceError(f"{path.name} cannot be opened ({err.strerror or err}); give an existing video or image file.") from None
+    for test, what in _NOT_A_FILE:
+        if test(info.st_mode):
+            raise SourceError(f"{path.name} is {what}, not a file; give a video or image file.")
+    return info.st_size
 
 
 class VideoFileSource(Source):
@@ -32,7 +53,7 @@ class VideoFileSource(Source):
 
     def open(self) -> None:
         self.set_state(SourceState.CONNECTING)
-        if self.path.stat().st_size == 0:
+        if check_regular_file(self.path) == 0:
             self._fail(f"{self.path.name} is empty (0 bytes); it is not a video.")
         cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
         if not cap.isOpened():
@@ -127,7 +148,14 @@ class ImageSequenceSource(Source):
             self.set_state(SourceState.ENDED)
             return None
         path = self._paths[self._index]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        check_regular_file(path)
+        try:
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        except cv2.error as err:  # OpenCV refuses a header that claims more than 2^30 pixels by an assertion
+            huge = "CV_IO_MAX_IMAGE_PIXELS" in str(err)
+            self.set_state(SourceState.FAILED, f"cannot read {path.name}")
+            raise SourceError(f"{path} cannot be read as an image; " + ("its header claims more than 2^30 pixels, so it "
+                              "is corrupt or too large to open." if huge else "it is corrupt or not an image.")) from None
         if image is None:
             self.set_state(SourceState.FAILED, f"cannot read {path.name}")
             raise SourceError(f"{path} cannot be read as an image; it is corrupt or not an image.")

@@ -385,8 +385,8 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
             item.status = ItemStatus.DONE
     except VisionDeskError as err:
         item.status, item.error = ItemStatus.FAILED, str(err)
-    except OSError as err:
-        item.status, item.error = ItemStatus.FAILED, f"{item.rel.name}: {err.strerror or err}"
+    except OSError as err:  # the output folder (inputs fail as VisionDeskError): gone, read-only, or full
+        item.status, item.error = ItemStatus.FAILED, _output_failure(item, err)
         for sink in sinks:
             try:
                 sink.close(ok=False)
@@ -396,6 +396,14 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
         pipeline.reset()  # per-file outputs the stages write themselves (MOT files) are completed now
     item.seconds = time.perf_counter() - t0
     return item
+
+
+def _output_failure(item: BatchItem, err: OSError) -> str:
+    """One sentence for outputs that could not be written: where, why, and how to finish the file later."""
+    target = Path(err.filename) if err.filename else item.outputs[0]
+    folder = target if target.is_dir() or not target.suffix else target.parent
+    return (f"cannot write the outputs of {item.rel} in {folder}: {err.strerror or err}; make the folder "
+            "writable (or free some space) and run the batch again with --resume to finish it.")
 
 
 def _batch_source(entry: Path | str, span: tuple[int, int] | None = None) -> Source:

@@ -135,7 +135,7 @@ def test_structural_edits_apply_between_frames(clip_300: Path) -> None:
 
 def test_failing_stage_stops_cli_runs_and_is_disabled_in_the_gui(clip_300: Path) -> None:
     spec = spec_from_dict({"stages": [{"stage": "test_broken"}, {"stage": "grayscale"}]})
-    with pytest.raises(VisionDeskError, match="stage 'test_broken' failed: ValueError: boom"):
+    with pytest.raises(VisionDeskError, match="stage 'test_broken' failed on frame 0: ValueError: boom"):
         Engine(str(clip_300), Pipeline(spec), max_frames=5).run()
     pipeline = Pipeline(spec, stage_errors="disable")
     frames = []

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ray", metavar="auto|ADDRESS",
                    help="run the files as tasks on a Ray cluster: auto (the cluster this machine joined), HOST:PORT or "
                         "ray://HOST:PORT; every node must see the inputs, the output folder and the models at the same paths")
+    p.add_argument("--on-stage-error", choices=("continue", "stop"), default="stop",
+                   help="a stage that raises on a frame: stop (default: that file fails with the error, the others go "
+                        "on) or continue (the frame's number and the error are printed, the file goes on)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     p.set_defaults(func=run)
 
@@ -39,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from vision_desk.engine.batch import SEGMENT_SECONDS, run_batch
-    from vision_desk.engine.pipeline import apply_overrides, load_spec
+    from vision_desk.engine.pipeline import ON_STAGE_ERROR, apply_overrides, load_spec
     from vision_desk.errors import VisionDeskError
 
     if args.workers != "auto" and not (args.workers.isdigit() and int(args.workers) >= 1):
@@ -69,12 +72,15 @@ def run(args: argparse.Namespace) -> int:
                "skipped": f"skipped {item.rel} (outputs complete)",
                "failed": f"FAILED  {item.rel}: {item.error}",
                "cancelled": f"cancelled {item.rel}"}[item.status]
+        for warning in item.warnings:
+            bar.write(f"warning {item.rel}: {warning}", file=sys.stderr)
         bar.write(msg, file=sys.stderr)
 
     summary = run_batch(args.input_dir, spec, args.out, recursive=args.recursive, resume=args.resume,
                         video=not args.no_video, annotated=not args.raw, workers=args.workers, ray=args.ray,
                         segment_seconds=SEGMENT_SECONDS if args.segment is None else args.segment,
-                        on_progress=on_progress, on_item_done=on_item_done)
+                        on_progress=on_progress, on_item_done=on_item_done,
+                        stage_errors=ON_STAGE_ERROR[args.on_stage_error])
     bar.close()
     print(
         f"batch: {summary.count('done')} done, {summary.count('failed')} failed, {summary.count('skipped')} skipped; "

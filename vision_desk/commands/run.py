@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from vision_desk.engine.pipeline import Pipeline, PipelineSpec, apply_overrides, load_spec
+from vision_desk.engine.pipeline import ON_STAGE_ERROR, Pipeline, PipelineSpec, apply_overrides, load_spec
 from vision_desk.errors import VisionDeskError
 
 ORDER = 10
@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--export", metavar="OUT.jsonl", help="write results as JSON Lines, one object per frame")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop after N processed frames")
     p.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds")
+    p.add_argument("--on-stage-error", choices=tuple(ON_STAGE_ERROR), default="continue",
+                   help="a stage that raises on a frame: continue (default: the frame's number and the error are "
+                        "printed, the frame goes on without that stage's results, the next frame tries it again) or "
+                        "stop the run with the error; a stage that cannot start always stops it")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--live", action="store_true",
                       help="keep only the newest frame (drop when slow); a file then plays at its frame rate, as a camera")
@@ -47,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.max_frames is not None and args.max_frames < 1:
         raise VisionDeskError("--max-frames must be at least 1.")
-    pipeline = build_pipeline(args.pipeline, args.overrides)
+    pipeline = build_pipeline(args.pipeline, args.overrides, ON_STAGE_ERROR[args.on_stage_error])
     source = open_source(args.source)
     sinks = []
     if args.record:
@@ -64,10 +68,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         while not engine.join(0.25):
             reporter.update()
+            reporter.warn(pipeline)
     except KeyboardInterrupt:
         print("\nstopping...", file=sys.stderr)
         engine.stop()
         engine.join(30)
+    reporter.warn(pipeline)
     reporter.close()
     if engine.error:
         raise engine.error
@@ -79,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
         + (f", exported {args.export}" if args.export else ""),
         file=sys.stderr,
     )
-    for err in pipeline.errors:
-        print(f"warning: {err}", file=sys.stderr)
+    if pipeline.failures:
+        print(f"warning: {pipeline.failures} stage failure{'s' if pipeline.failures > 1 else ''} in this run "
+              "(printed above as they came)", file=sys.stderr)
     return 0
 
 
@@ -111,6 +118,15 @@ class _Progress:
             line = (f"[{s.source_state}] {s.frames_out} frames, {s.fps_in:.1f} fps in, {s.fps_out:.1f} fps out, "
                     f"dropped {s.dropped}, latency {s.latency_ms:.0f} ms {s.source_message}")
             print("\r" + line[:150].ljust(150), end="", file=sys.stderr, flush=True)
+
+    def warn(self, pipeline: Pipeline) -> None:
+        """Prints the stage failures reported since the last call, one line each, above the progress bar."""
+        while pipeline.errors:
+            line = f"warning: {pipeline.errors.popleft()}"
+            if self.bar is not None:
+                self.bar.write(line, file=sys.stderr)
+            else:
+                print(("\n" if self.last_line else "") + line, file=sys.stderr)
 
     def close(self) -> None:
         if self.bar is not None:

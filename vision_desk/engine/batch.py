@@ -68,11 +68,13 @@ class BatchItem:
     frames: int = 0
     seconds: float = 0.0
     error: str | None = None
+    warnings: list[str] = field(default_factory=list)  # stage failures on single frames (``stage_errors="continue"``)
     span: tuple[int, int] | None = None  # frames [start, end) of a segment of a long file; None: the whole file
 
     def take_result(self, done: "BatchItem") -> None:
         """Copies what a worker (process or Ray task) made of its copy of this item."""
         self.status, self.frames, self.seconds, self.error = done.status, done.frames, done.seconds, done.error
+        self.warnings = done.warnings
 
 
 @dataclass
@@ -254,6 +256,7 @@ def run_batch(
     on_progress: Callable[[BatchProgress], None] | None = None,
     on_item_done: Callable[[BatchItem], None] | None = None,
     cancel: threading.Event | None = None,
+    stage_errors: str = "raise",
 ) -> BatchSummary:
     """Processes every input; never raises for a bad input (it is marked failed with its reason).
 
@@ -266,6 +269,8 @@ def run_batch(
         segment_seconds: when working in parallel, videos at least 1.5 times this long are cut at keyframes into
             segments of about this length, processed in parallel and joined (:mod:`vision_desk.engine.batch_segments`);
             0 never cuts. Pipelines with a stage that carries state between frames are never cut.
+        stage_errors: a stage that raises on a frame: ``raise`` fails that file (the others go on), ``continue``
+            records the frame in the item's ``warnings`` and goes on with the file.
     """
     input_dir, out_dir = Path(input_dir), Path(out_dir)
     if input_dir.is_file():
@@ -288,7 +293,7 @@ def run_batch(
             todo.append(item)
     wanted = (os.cpu_count() or 1) if workers == "auto" else int(workers)
     if not todo or (wanted <= 1 and not ray):
-        _run_here(items, todo, spec, video, annotated, on_progress, on_item_done, cancel, t_start)
+        _run_here(items, todo, spec, video, annotated, on_progress, on_item_done, cancel, t_start, stage_errors)
     else:  # in parallel: long files are cut into segments, and every runner sees only work items
         from vision_desk.engine.batch_segments import SegmentedBatch
 
@@ -299,7 +304,7 @@ def run_batch(
             from vision_desk.engine.batch_ray import run_on_ray
 
             run_on_ray(work, work, spec, ray, video=video, annotated=annotated, on_progress=batch.progress,
-                       on_item_done=batch.done, cancel=cancel, t_start=t_start)
+                       on_item_done=batch.done, cancel=cancel, t_start=t_start, stage_errors=stage_errors)
         else:
             from vision_desk.engine.batch_workers import run_in_workers
 
@@ -307,9 +312,10 @@ def run_batch(
             count = auto_workers(len(work), gpus=gpus) if workers == "auto" else max(1, min(wanted, len(work)))
             if count > 1:
                 run_in_workers(work, work, spec, count, video=video, annotated=annotated,
-                               on_progress=batch.progress, on_item_done=batch.done, cancel=cancel, t_start=t_start)
+                               on_progress=batch.progress, on_item_done=batch.done, cancel=cancel, t_start=t_start,
+                               stage_errors=stage_errors)
             else:
-                _run_here(work, work, spec, video, annotated, batch.progress, batch.done, cancel, t_start)
+                _run_here(work, work, spec, video, annotated, batch.progress, batch.done, cancel, t_start, stage_errors)
         batch.finish_all()
     summary.seconds = time.perf_counter() - t_start
     return summary
@@ -317,8 +323,8 @@ def run_batch(
 
 def _run_here(items: list[BatchItem], todo: list[BatchItem], spec: PipelineSpec, video: bool, annotated: bool,
               on_progress: Callable[[BatchProgress], None] | None, on_item_done: Callable[[BatchItem], None] | None,
-              cancel: threading.Event | None, t_start: float) -> None:
-    pipeline = Pipeline(spec, stage_errors="raise")
+              cancel: threading.Event | None, t_start: float, stage_errors: str = "raise") -> None:
+    pipeline = Pipeline(spec, stage_errors=stage_errors)
     position = {id(item): n for n, item in enumerate(items)}
     try:
         for item in todo:
@@ -372,6 +378,8 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
             if on_frames:
                 on_frames(engine.stats().frames_out, source.frame_count)
         item.frames = engine.stats().frames_out
+        while pipeline.errors:  # this file's stage failures (continue): the pipeline is the next file's too
+            item.warnings.append(str(pipeline.errors.popleft()))
         if engine.error:
             raise engine.error
         if cancel is not None and cancel.is_set():
@@ -382,8 +390,8 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
             item.status = ItemStatus.DONE
     except VisionDeskError as err:
         item.status, item.error = ItemStatus.FAILED, str(err)
-    except OSError as err:
-        item.status, item.error = ItemStatus.FAILED, f"{item.rel.name}: {err.strerror or err}"
+    except OSError as err:  # the output folder (inputs fail as VisionDeskError): gone, read-only, or full
+        item.status, item.error = ItemStatus.FAILED, _output_failure(item, err)
         for sink in sinks:
             try:
                 sink.close(ok=False)
@@ -393,6 +401,14 @@ def process_item(item: BatchItem, pipeline: Pipeline, *, video: bool = True, ann
         pipeline.reset()  # per-file outputs the stages write themselves (MOT files) are completed now
     item.seconds = time.perf_counter() - t0
     return item
+
+
+def _output_failure(item: BatchItem, err: OSError) -> str:
+    """One sentence for outputs that could not be written: where, why, and how to finish the file later."""
+    target = Path(err.filename) if err.filename else item.outputs[0]
+    folder = target if target.is_dir() or not target.suffix else target.parent
+    return (f"cannot write the outputs of {item.rel} in {folder}: {err.strerror or err}; make the folder "
+            "writable (or free some space) and run the batch again with --resume to finish it.")
 
 
 def _batch_source(entry: Path | str, span: tuple[int, int] | None = None) -> Source:

@@ -34,19 +34,20 @@ RETRIES = 3
 _pipelines: dict[str, Pipeline] = {}
 
 
-def _pipeline_for(spec: dict) -> Pipeline:
-    key = json.dumps(spec, sort_keys=True)
+def _pipeline_for(spec: dict, stage_errors: str = "raise") -> Pipeline:
+    key = json.dumps([spec, stage_errors], sort_keys=True)
     if key not in _pipelines:
         for old in _pipelines.values():
             old.close()
         _pipelines.clear()
-        _pipelines[key] = Pipeline(spec_from_dict(spec), stage_errors="raise")
+        _pipelines[key] = Pipeline(spec_from_dict(spec), stage_errors=stage_errors)
     return _pipelines[key]
 
 
-def _run_item(spec: dict, item: BatchItem, video: bool, annotated: bool, index: int, progress: Any) -> BatchItem:
+def _run_item(spec: dict, item: BatchItem, video: bool, annotated: bool, index: int, progress: Any,
+              stage_errors: str = "raise") -> BatchItem:
     """The task body: one work item to complete outputs, on whichever node Ray chose."""
-    pipeline = _pipeline_for(spec)
+    pipeline = _pipeline_for(spec, stage_errors)
     return process_item(item, pipeline, video=video, annotated=annotated,
                         on_frames=lambda done, total: progress.report.remote(index, done, total))
 
@@ -131,7 +132,7 @@ def gpus_per_task(spec: PipelineSpec, cluster_gpus: float) -> float:
 def run_on_ray(items: list[BatchItem], todo: list[BatchItem], spec: PipelineSpec, address: str, *,
                video: bool, annotated: bool, on_progress: Callable[[BatchProgress], None] | None,
                on_item_done: Callable[[BatchItem], None] | None, cancel: threading.Event | None,
-               t_start: float) -> None:
+               t_start: float, stage_errors: str = "raise") -> None:
     """Processes ``todo`` (part of ``items``) as Ray tasks on the cluster at ``address``, updating each item in place."""
     import ray
 
@@ -141,7 +142,7 @@ def run_on_ray(items: list[BatchItem], todo: list[BatchItem], spec: PipelineSpec
     progress = ray.remote(num_cpus=0)(_Progress).remote()
     spec_dict = spec.as_dict()
     position = {id(item): n for n, item in enumerate(items)}
-    refs = {task.remote(spec_dict, item, video, annotated, position[id(item)], progress): position[id(item)]
+    refs = {task.remote(spec_dict, item, video, annotated, position[id(item)], progress, stage_errors): position[id(item)]
             for item in todo}
     pending = list(refs)
     try:

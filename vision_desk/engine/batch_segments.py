@@ -186,6 +186,7 @@ class SegmentedBatch:
         item, pieces = file.item, file.segments
         item.frames = sum(p.frames for p in pieces)
         item.seconds = sum(p.seconds for p in pieces)
+        item.warnings = [w for p in pieces for w in p.warnings]
         failed = [p for p in pieces if p.status == ItemStatus.FAILED]
         if failed:
             item.status, item.error = ItemStatus.FAILED, failed[0].error

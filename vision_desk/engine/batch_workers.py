@@ -30,14 +30,14 @@ _progress: Any = None
 _cancel: Any = None
 
 
-def _start_worker(spec: dict, progress: Any, cancel: Any, threads: int) -> None:
+def _start_worker(spec: dict, progress: Any, cancel: Any, threads: int, stage_errors: str = "raise") -> None:
     global _pipeline, _progress, _cancel
     for name in _THREAD_VARIABLES:
         os.environ[name] = str(threads)
     import cv2
 
     cv2.setNumThreads(threads)
-    _pipeline = Pipeline(spec_from_dict(spec), stage_errors="raise")
+    _pipeline = Pipeline(spec_from_dict(spec), stage_errors=stage_errors)
     _progress, _cancel = progress, cancel
 
 
@@ -51,7 +51,7 @@ def _work(index: int, item: BatchItem, video: bool, annotated: bool) -> BatchIte
 def run_in_workers(items: list[BatchItem], todo: list[BatchItem], spec: PipelineSpec, workers: int, *,
                    video: bool, annotated: bool, on_progress: Callable[[BatchProgress], None] | None,
                    on_item_done: Callable[[BatchItem], None] | None, cancel: threading.Event | None,
-                   t_start: float) -> None:
+                   t_start: float, stage_errors: str = "raise") -> None:
     """Processes ``todo`` (part of ``items``) in ``workers`` processes, updating each item in place.
 
     A worker that dies (killed, out of memory) fails the files it and the pool had left with one sentence
@@ -64,7 +64,7 @@ def run_in_workers(items: list[BatchItem], todo: list[BatchItem], spec: Pipeline
     threads = max(1, (os.cpu_count() or 1) // workers)
     futures: dict[Future, int] = {}
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                             initargs=(spec.as_dict(), progress, stop, threads)) as pool:
+                             initargs=(spec.as_dict(), progress, stop, threads, stage_errors)) as pool:
         position = {id(item): n for n, item in enumerate(items)}
         for item in todo:
             n = position[id(item)]

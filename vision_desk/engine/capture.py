@@ -16,6 +16,13 @@ live, if the source says so, before the first frame (``policy_known``).
 With ``hold_at_end`` a seekable source that ends keeps its reader: END reaches
 the consumer and the reader waits for a seek (or stop), as a media player keeps
 a finished file open so its seek bar still works.
+
+A watchdog (sources with a ``stall_timeout``: network streams) gives up on a
+reader blocked inside FFmpeg for longer than that, as Frigate restarts a stuck
+camera process: the source forgets the connection, a new reader connects
+anew, and the old one, a daemon thread, ends quietly whenever FFmpeg lets go.
+Nobody waits for it, ``join`` included. At most :data:`MAX_ABANDONED` blocked
+readers are left behind at once; past that, the watchdog waits for one to end.
 """
 
 from __future__ import annotations
@@ -26,10 +33,12 @@ import time
 from dataclasses import dataclass
 
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.sources.base import Source, SourceState
+from vision_desk.engine.sources.base import ReaderAbandoned, Source, SourceState
 from vision_desk.errors import SourceError, VisionDeskError
 
 END = object()
+#: Readers still blocked in FFmpeg that a watchdog may leave behind at once (each holds a thread and a socket).
+MAX_ABANDONED = 3
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,10 @@ class CaptureThread:
         self._on_frame_in = on_frame_in
         self._buffer: LatestSlot | BoundedQueue = LatestSlot() if self.live else BoundedQueue()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"capture:{source.name}", daemon=True)
+        self._epoch = 0  # which reader is current; a reader of an older epoch was abandoned by the watchdog
+        self._thread = threading.Thread(target=self._run, args=(0,), name=f"capture:{source.name}", daemon=True)
+        self._abandoned: list[threading.Thread] = []
+        self.replaced = 0  # readers the watchdog gave up on
         self._seek_to: int | None = None
         self._seek_lock = threading.Lock()
         self._index = 0
@@ -160,13 +172,49 @@ class CaptureThread:
 
     def start(self) -> None:
         self._thread.start()
+        if self.source.stall_timeout is not None:
+            threading.Thread(target=self._watch, name=f"watchdog:{self.source.name}", daemon=True).start()
 
     def stop(self) -> None:
         self._stop.set()
         self.source.interrupt()
 
     def join(self, timeout: float = 5.0) -> None:
-        self._thread.join(timeout)
+        """Waits for the reader to finish, but never for one blocked inside FFmpeg: that one is left to end alone."""
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            if self.source.blocked_since is not None and self._stop.is_set():
+                return
+            self._thread.join(0.05)
+
+    @property
+    def abandoned_alive(self) -> int:
+        """Readers the watchdog gave up on that are still blocked."""
+        self._abandoned = [t for t in self._abandoned if t.is_alive()]
+        return len(self._abandoned)
+
+    def _watch(self) -> None:
+        """Gives up on a reader blocked past the source's stall timeout and starts a new one."""
+        source, limit = self.source, self.source.stall_timeout
+        assert limit is not None
+        while not self._stop.wait(0.1):
+            since = source.blocked_since
+            if since is None or time.monotonic() - since < limit:
+                continue
+            if source.status.state not in (SourceState.RUNNING, SourceState.RECONNECTING):
+                continue  # the first connection has its own timeout and fails with its sentence
+            if self.abandoned_alive >= MAX_ABANDONED:
+                continue  # bounded: wait for an abandoned reader to end before leaving another behind
+            self._epoch += 1
+            source.abandon()
+            self._abandoned.append(self._thread)
+            self.replaced += 1
+            source.set_state(SourceState.RECONNECTING, f"{source.name} stalled (no answer for {limit:.0f} s); "
+                             "reconnecting with a new reader", reconnects=source.status.reconnects + 1)
+            reader = threading.Thread(target=self._run, args=(self._epoch, True), name=f"capture:{source.name}",
+                                      daemon=True)
+            reader.start()
+            self._thread = reader  # started first: is_alive() never sees a gap between the two readers
 
     def is_alive(self) -> bool:
         return self._thread.is_alive()
@@ -215,10 +263,12 @@ class CaptureThread:
             return True
         return self._buffer.put(item, self._stop)
 
-    def _run(self) -> None:
+    def _run(self, epoch: int, resume: bool = False) -> None:
+        """Reads until the end, an error or stop; ``resume``: a replacement reader, whose source was opened."""
         source = self.source
         try:
-            source.open()
+            if not resume:
+                source.open()
             if not self.policy_known.is_set():
                 self.live = bool(source.live)
                 if self.live:
@@ -237,6 +287,8 @@ class CaptureThread:
                     self._index = seek_to
                     start, first_ts = time.monotonic(), None
                 got = source.read()
+                if epoch != self._epoch:
+                    return  # abandoned by the watchdog while reading: a newer reader owns the source now
                 if got is None:
                     if not self.hold_at_end:
                         break
@@ -256,15 +308,20 @@ class CaptureThread:
                 if not self._emit((generation, frame)):
                     break
             self._finish(END)
+        except ReaderAbandoned:
+            return
         except VisionDeskError as err:
-            self._finish(CaptureError(str(err)))
+            if epoch == self._epoch:
+                self._finish(CaptureError(str(err)))
         except Exception as err:  # noqa: BLE001 - the reader never dies silently
-            self._finish(CaptureError(f"reading {source.name} failed: {type(err).__name__}: {err}"))
+            if epoch == self._epoch:
+                self._finish(CaptureError(f"reading {source.name} failed: {type(err).__name__}: {err}"))
         finally:
-            try:
-                source.close()
-            except Exception:  # noqa: BLE001
-                pass
+            if epoch == self._epoch:  # an abandoned reader must not close the connection of the one that replaced it
+                try:
+                    source.close()
+                except Exception:  # noqa: BLE001
+                    pass
 
     def _hold(self, generation: int) -> None:
         """Tells the consumer the file ended (tagged, so a seek made meanwhile voids it), then waits for a seek."""

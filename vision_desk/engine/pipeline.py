@@ -236,6 +236,11 @@ class StageSlot:
         return StageSpec(self.stage.id, self.params.model_dump(mode="json"), self.enabled)
 
 
+STAGE_ERROR_MODES = ("raise", "continue", "disable")
+# what the command line's --on-stage-error says, in the pipeline's terms
+ON_STAGE_ERROR = {"continue": "continue", "stop": "raise"}
+
+
 class Pipeline:
     """An ordered, editable chain of stages.
 
@@ -245,11 +250,17 @@ class Pipeline:
     far, so it raises in the caller's thread and a second edit builds on the
     first; :meth:`process` makes the running chain match that one before the
     next frame, on the processing thread. ``stage_errors`` decides what a
-    failing stage does: ``"raise"`` stops the run (CLI, batch), ``"disable"``
-    switches the stage off and records its error (GUI).
+    failing stage does: ``"raise"`` stops the run (``--on-stage-error stop``,
+    batch's default), ``"continue"`` records the error with the frame's index
+    and runs the stage again on the next frame (``vision-desk run``'s default:
+    one bad frame in a hundred must not end a night's run; a stage that cannot
+    start still stops it), ``"disable"`` switches the stage off and records its
+    error (GUI).
     """
 
     def __init__(self, spec: PipelineSpec | None = None, *, stage_errors: str = "raise", live: bool = False) -> None:
+        if stage_errors not in STAGE_ERROR_MODES:
+            raise ValueError(f"stage_errors must be one of {', '.join(STAGE_ERROR_MODES)}, not {stage_errors!r}")
         self.name = spec.name if spec else "untitled"
         self.stage_errors = stage_errors
         # live: frames may be dropped (camera, stream), so stages load in the background and ``run: auto``
@@ -260,6 +271,7 @@ class Pipeline:
         self._reset_requested = False
         # failures for the user, oldest first, kept as errors (not text) so a missing model keeps its fields
         self.errors: deque[VisionDeskError] = deque(maxlen=50)
+        self.failures = 0  # stage failures so far (``errors`` keeps only the latest 50)
         for s in spec.stages if spec else []:
             self._slots.append(StageSlot(_make_stage(s.stage, s.params), s.enabled))
         self._wanted: list[StageSlot] = list(self._slots)  # the chain as edited so far, under the lock
@@ -474,13 +486,21 @@ class Pipeline:
             _close_quietly(slot.stage)
         slot.ready = False
 
-    def _fail(self, slot: StageSlot, err: BaseException, what: str) -> None:
+    def _fail(self, slot: StageSlot, err: BaseException, what: str, frames: list[Frame] | None = None) -> None:
         msg = str(err) if isinstance(err, VisionDeskError) else f"{type(err).__name__}: {err}"
-        text = f"stage '{slot.stage.id}' {what}: {msg}"
+        where = ""
+        if frames:
+            first, last = frames[0].index, frames[-1].index
+            where = f" on frame {first}" if first == last else f" on frames {first}-{last}"
+        text = f"stage '{slot.stage.id}' {what}{where}: {msg}"
         # the stage's name goes in front of the message; a missing model stays one, with its fields, for the GUI
         failure = ModelMissingError(text, err.missing) if isinstance(err, ModelMissingError) else VisionDeskError(text)
-        if self.stage_errors == "raise":
+        self.failures += 1
+        if self.stage_errors == "raise" or (self.stage_errors == "continue" and what == "could not start"):
             raise failure from err
+        if self.stage_errors == "continue":  # the frame goes on without this stage's results; the next one tries again
+            self.errors.append(failure)
+            return
         with self._lock:
             slot.enabled = slot.wanted_enabled = False  # off as edited too: a later tick by the user is what turns it on again
             slot.failure = failure
@@ -527,7 +547,7 @@ class Pipeline:
                 else:
                     slot.stage.process_batch(frames)
             except Exception as err:  # noqa: BLE001 - a failing stage must not kill the app
-                self._fail(slot, err, "failed")
+                self._fail(slot, err, "failed", frames)
                 continue
             per_frame = (time.perf_counter() - t0) * 1000.0 / len(frames)
             for _ in frames:

@@ -41,6 +41,11 @@ class Engine:
         hold_at_end: a seekable source that ends does not end the run: the
             engine pauses on the last frame (``at_end``) and a seek plays on,
             as in any player. Stop it with ``stop``.
+        sink_errors: a sink whose write fails (a recording on a full disk):
+            ``"raise"`` ends the run with its error (CLI, batch: the output is
+            incomplete); ``"drop"`` closes and detaches that sink, puts its
+            sentence in ``pipeline.errors`` and in ``failed_sinks``, and the
+            frames go on to the others and the view (GUI).
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class Engine:
         on_frame: Callable[[Frame], None] | None = None,
         close_pipeline: bool = True,
         hold_at_end: bool = False,
+        sink_errors: str = "raise",
     ) -> None:
         self.source = open_source(source) if isinstance(source, (str, int)) else source
         self.pipeline = pipeline if pipeline is not None else Pipeline()
@@ -67,6 +73,8 @@ class Engine:
         self.close_pipeline = close_pipeline
         self.error: VisionDeskError | None = None
         self._sinks: list[Sink] = list(sinks)
+        self.sink_errors = sink_errors
+        self.failed_sinks: list[Sink] = []  # dropped after a failed write (sink_errors="drop"), oldest first
         self._sink_edits: list[tuple[str, Sink]] = []
         self._stats = StatsCollector()
         self.capture = CaptureThread(self.source, live=live, realtime=realtime, on_frame_in=self._stats.frame_in,
@@ -279,6 +287,16 @@ class Engine:
             self.capture.join(5.0)
             self._done.set()
 
+    def _drop_sink(self, sink: Sink, err: VisionDeskError) -> None:
+        """Detaches a sink that failed; what it wrote before stays (a recording is kept, cut at its last fragment)."""
+        self._sinks.remove(sink)
+        try:
+            sink.close(ok=False)
+        except Exception:  # noqa: BLE001 - its failure is already the message
+            pass
+        self.pipeline.errors.append(err)
+        self.failed_sinks.append(sink)
+
     def _hold_end(self, generation: int) -> bool:
         """At the end of a held file: pause on the last frame and keep running (True); else False.
 
@@ -333,8 +351,13 @@ class Engine:
             for sink in self._sinks:
                 sink.attach(self.source, live=self.capture.live)
             self._attached = True
-        for sink in self._sinks:
-            sink.write(frame)
+        for sink in list(self._sinks):
+            try:
+                sink.write(frame)
+            except VisionDeskError as err:
+                if self.sink_errors == "raise":
+                    raise
+                self._drop_sink(sink, err)
         self._position = frame.index
         self._stats.frame_out(frame.capture_time)
         if self.on_frame is not None:

@@ -12,7 +12,8 @@
     screen:, screen:2, screen:?region=0,0,800,600   screen capture (mss)
     demo:                                           the built-in demo scene
 
-Streams and web videos take ``?open_timeout=S`` and ``?read_timeout=S`` (seconds; 5 by default): they are
+Streams and web videos take ``?open_timeout=S`` and ``?read_timeout=S`` (seconds; 5 by default), streams
+``?watchdog=S`` (see :mod:`vision_desk.engine.capture`): they are
 taken out of the URL, whose own query goes to the server as it was.
 """
 
@@ -35,7 +36,7 @@ STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 DIRECT_MEDIA_EXTENSIONS = (VIDEO_EXTENSIONS - {".gif"}) | {".mjpg", ".mjpeg", ".cgi", ".h264", ".h265", ".mp2t"}
 #: Options of a stream (seconds an open or a read may take); they are taken out of the URL's query, the rest of
 #: which is the camera's or the server's.
-STREAM_OPTIONS = ("open_timeout", "read_timeout")
+STREAM_OPTIONS = ("open_timeout", "read_timeout", "watchdog")
 #: Options of a web source, taken out of the page URL's query the same way.
 WEB_OPTIONS = ("height", *STREAM_OPTIONS)
 #: Options that must be positive numbers, by source kind; the sources read them with float() as they open.

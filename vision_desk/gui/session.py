@@ -69,7 +69,8 @@ class EngineSession(QObject):
         pipeline = Pipeline(spec, stage_errors="disable")
         self.close_engine()
         generation = self.bridge.new_generation()
-        self.engine = Engine(source, pipeline, realtime=self.realtime, annotate=True, hold_at_end=True,
+        # a recording that fails (disk full) stops alone: the view and the other sinks go on
+        self.engine = Engine(source, pipeline, realtime=self.realtime, annotate=True, hold_at_end=True, sink_errors="drop",
                              on_frame=lambda frame: self.bridge.push(generation, frame))
         if start_at and source.seekable:
             self.engine.seek(start_at)
@@ -177,6 +178,12 @@ class EngineSession(QObject):
         engine = self.engine
         if engine is None:
             return
+        for attr, changed in (("recorder", self.recording_changed), ("exporter", self.exporting_changed)):
+            if getattr(self, attr) is not None and getattr(self, attr) in engine.failed_sinks:
+                # the engine closed it; its sentence is in the pipeline's errors, shown with the stats below,
+                # so it comes after (and stays over) the button's own "saved" message
+                setattr(self, attr, None)
+                changed.emit(False)
         self.last_stats = engine.stats()
         self.stats.emit(self.last_stats)
         if engine.at_end and engine.running:

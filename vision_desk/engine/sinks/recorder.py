@@ -10,6 +10,7 @@ NVENC is used when an NVIDIA GPU is present and the FFmpeg build has it.
 
 from __future__ import annotations
 
+import errno
 import os
 import queue
 import threading
@@ -146,7 +147,7 @@ class RecorderSink(Sink):
                 for packet in stream.encode(None):
                     self._mux(container, packet)
         except Exception as err:  # noqa: BLE001 - reported to the writer on its next call
-            self.error = f"recording to {self.path.name} failed: {err}"
+            self.error = _failure(self.path, err)
             while True:  # keep draining so the producer never blocks on a dead recorder
                 try:
                     if self._queue.get(timeout=0.5) is _STOP:
@@ -155,7 +156,12 @@ class RecorderSink(Sink):
                     break
         finally:
             if container is not None:
-                container.close()
+                try:
+                    container.close()
+                except Exception as err:  # noqa: BLE001 - the disk filled while the last fragment was written
+                    self.error = self.error or _failure(self.path, err)
+            if self.error and container is not None:
+                cut_to_last_fragment(self._target)
 
     def _mux(self, container, packet) -> None:  # noqa: ANN001
         container.mux(packet)
@@ -176,6 +182,44 @@ class RecorderSink(Sink):
         if codec == "libx264":
             stream.options = {"crf": str(self.crf), "preset": self.preset, "profile": "high"}
         return container, stream
+
+
+def _failure(path: Path, err: BaseException) -> str:
+    """The one sentence for a recording that could not go on."""
+    full = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+            errno.EFBIG: "the file size limit was reached"}.get(getattr(err, "errno", None))
+    if full:
+        return (f"recording to {path} stopped: {full}; what was recorded before is kept and plays. "
+                "Free some space (or record to another disk) and record again.")
+    return f"recording to {path.name} failed: {err}"
+
+
+def cut_to_last_fragment(path: Path) -> None:
+    """Truncates a fragmented MP4 after its last complete fragment (``moof`` + ``mdat``).
+
+    A write that failed part-way (disk full) leaves a fragment cut short at
+    the end, which players and FFmpeg report as invalid data; without it the
+    file ends cleanly. Truncating only shortens a file, so it works on a full disk.
+    """
+    try:
+        with open(path, "rb+") as f:
+            size = os.fstat(f.fileno()).st_size
+            offset = good = 0
+            while offset + 8 <= size:
+                f.seek(offset)
+                header = f.read(16)
+                box_size, kind = int.from_bytes(header[:4], "big"), header[4:8]
+                if box_size == 1 and len(header) == 16:
+                    box_size = int.from_bytes(header[8:16], "big")
+                if box_size < 8 or offset + box_size > size:
+                    break
+                offset += box_size
+                if kind in (b"moov", b"mdat"):  # the header, then each fragment, ends complete here
+                    good = offset
+            if good and good < size:
+                f.truncate(good)
+    except OSError:
+        pass  # the file is gone or unreadable: nothing to keep
 
 
 def _fit(image: np.ndarray, size: tuple[int, int] | None) -> np.ndarray:

@@ -46,6 +46,10 @@ def doubling(start: float = BACKOFF_START_S, most: float = BACKOFF_MAX_S) -> Ite
         delay = min(delay * 2, most)
 
 
+class ReaderAbandoned(Exception):
+    """Raised in a reader the capture's watchdog gave up on, when its blocked call finally returns: it ends quietly."""
+
+
 class SourceState(str, enum.Enum):
     IDLE = "idle"
     CONNECTING = "connecting"
@@ -137,6 +141,19 @@ class Source:
                 self.set_state(SourceState.RUNNING, f"reconnected after {attempt} attempt(s)")
                 return True
         return False
+
+    # -- the watchdog (see CaptureThread) ----------------------------------------
+    #: when the reader entered a call into a library that may block past its own timeout (FFmpeg); None outside one
+    blocked_since: float | None = None
+
+    @property
+    def stall_timeout(self) -> float | None:
+        """How long one such call may block before the reader is abandoned and replaced; None: never."""
+        return None
+
+    def abandon(self) -> None:
+        """Forgets the connection a blocked reader holds, without touching it: that reader, when its call returns,
+        raises :class:`ReaderAbandoned` and drops the connection itself. The next read connects anew."""
 
     def interrupt(self) -> None:
         """Wakes any wait inside read/open so the reader thread can stop promptly."""

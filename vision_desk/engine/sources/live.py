@@ -8,7 +8,7 @@ import time
 import cv2
 import numpy as np
 
-from vision_desk.engine.sources.base import Source, SourceState
+from vision_desk.engine.sources.base import ReaderAbandoned, Source, SourceState
 from vision_desk.engine.uri import SourceURI
 from vision_desk.errors import SourceError
 
@@ -16,6 +16,9 @@ from vision_desk.errors import SourceError
 #: ``?read_timeout=`` on the URL change them).
 OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
+#: The watchdog gives FFmpeg this long past its own timeout before it abandons a blocked reader (``?watchdog=S`` on
+#: the URL sets the whole wait): FFmpeg's timeout normally fires first, but not always (opencv #24393: 90 s).
+WATCHDOG_MARGIN_S = 2.0
 #: What OpenCV's FFmpeg opens streams with (its variable; one the user sets wins). TCP for RTSP: UDP loses packets
 #: (grey smears) on busy networks. Half a second of probing: FFmpeg's default of 5 s made every open, and so every
 #: reconnect, take 2 s on a 15 fps camera, for a frame rate it finds as well in 0.5 s.
@@ -46,11 +49,35 @@ class StreamSource(Source):
         super().__init__(uri)
         self.open_timeout = float(uri.options.get("open_timeout", open_timeout))
         self.read_timeout = float(uri.options.get("read_timeout", read_timeout))
+        self.watchdog = float(uri.options.get("watchdog", max(self.open_timeout, self.read_timeout) + WATCHDOG_MARGIN_S))
         self._cap: cv2.VideoCapture | None = None
+        self._connection = 0  # which connection is current; a reader holding an older one was abandoned
         self._t0 = time.monotonic()
 
+    @property
+    def stall_timeout(self) -> float | None:
+        return self.watchdog
+
+    def abandon(self) -> None:
+        self._connection += 1
+        self._cap = None  # not released: the blocked reader still uses it, and releases it when FFmpeg lets go
+        self.blocked_since = None
+
+    def _blocking(self, call, connection: int):  # noqa: ANN001, ANN202
+        """Runs an FFmpeg call the watchdog watches; raises ReaderAbandoned if it gave up on it meanwhile."""
+        self.blocked_since = time.monotonic()
+        try:
+            return call()
+        finally:
+            if connection == self._connection:
+                self.blocked_since = None
+
     def _connect(self) -> bool:
-        cap = _ffmpeg_capture(self.uri.target, self.open_timeout, self.read_timeout)
+        connection = self._connection
+        cap = self._blocking(lambda: _ffmpeg_capture(self.uri.target, self.open_timeout, self.read_timeout), connection)
+        if connection != self._connection:
+            cap.release()
+            raise ReaderAbandoned
         if not cap.isOpened():
             cap.release()
             return False
@@ -73,8 +100,12 @@ class StreamSource(Source):
 
     def read(self) -> tuple[np.ndarray, float] | None:
         while not self._interrupt.is_set():
-            if self._cap is not None:
-                ok, image = self._cap.read()
+            cap, connection = self._cap, self._connection
+            if cap is not None:
+                ok, image = self._blocking(cap.read, connection)
+                if connection != self._connection:
+                    cap.release()  # abandoned while blocked: this connection is this reader's alone to drop
+                    raise ReaderAbandoned
                 if ok and image is not None:
                     return image, time.monotonic() - self._t0
                 self.close()  # the dead connection's socket and decoder threads go now, not at the reconnect

@@ -72,19 +72,22 @@ class PipelineSpec:
 def load_spec(path: str | Path) -> PipelineSpec:
     """Reads and validates a pipeline file; every problem names the file, the stage and the parameter."""
     path = Path(path)
-    where = str(path)
     if not path.is_file():
-        raise PipelineError(f"{where}: pipeline file not found; check the path or pick one from pipelines/.")
+        raise PipelineError(f"{path}: pipeline file not found; check the path or pick one from pipelines/.")
+    return spec_from_dict(read_yaml(path, PipelineError, "pipeline"), str(path))
+
+
+def read_yaml(path: Path, error: type[VisionDeskError], kind: str) -> Any:
+    """The content of a YAML file; bad YAML or a binary file raises ``error`` with one sentence naming the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(err, "problem", None) or "invalid YAML"
-        raise PipelineError(f"{where}: invalid YAML{at} ({problem}); fix the file's syntax.") from None
+        raise error(f"{path}: invalid YAML{at} ({problem}); fix the file's syntax.") from None
     except UnicodeDecodeError:
-        raise PipelineError(f"{where}: not a text file; a pipeline file is YAML text.") from None
-    return spec_from_dict(data, where)
+        raise error(f"{path}: not a text file; a {kind} file is YAML text.") from None
 
 
 def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:

@@ -132,3 +132,33 @@ def test_usage_errors_never_print_credentials(args: list[str]) -> None:
     r = cli(*args)
     assert r.returncode == 2 and "***:***@host" in r.stderr, r.stderr
     assert "secret" not in r.stderr + r.stdout, r.stderr
+
+
+def test_a_source_or_options_without_a_command_open_the_app() -> None:
+    from vision_desk.cli import build_parser, command_names, gui_by_default
+
+    parser = build_parser()
+    commands = command_names(parser)
+    assert {"run", "batch", "gui", "stages"} <= commands
+    args = parser.parse_args(gui_by_default(["clip.mp4", "--pipeline", "p.yaml"], commands))
+    assert (args.command, args.source, args.pipeline) == ("gui", "clip.mp4", "p.yaml")
+    assert gui_by_default(["--debug", "--pipeline", "p.yaml"], commands) == ["--debug", "gui", "--pipeline", "p.yaml"]
+    assert gui_by_default(["run", "demo:"], commands) == ["run", "demo:"] and gui_by_default([], commands) == []
+
+
+def test_main_py_with_a_source_and_a_pipeline_opens_the_app(small_clip_for_cli: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, "main.py", str(small_clip_for_cli), "--pipeline", "pipelines/edges.yaml",
+                        "--screenshot", str(shot), "--quit-after", "1"], capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "invalid choice" not in r.stderr and shot.stat().st_size > 1000
+    r = subprocess.run([sys.executable, "main.py", "--pipeline", str(tmp_path / "missing.yaml")], capture_output=True,
+                       text=True, timeout=180, cwd=ROOT)
+    assert r.returncode == 1 and "pipeline file not found" in r.stderr, r.stderr
+
+
+@pytest.fixture(scope="module")
+def small_clip_for_cli(media_dir: Path) -> Path:
+    from tests.media import moving_object_frames, write_clip
+
+    return write_clip(media_dir / "cli40.mp4", moving_object_frames(40, size=(160, 120), radius=12, speed=3, start=10)[0], fps=20.0)

@@ -70,7 +70,7 @@ def run_app(args: argparse.Namespace) -> int:
         return 1
     for notice in spec.notices:
         print(f"notice: {notice}", file=sys.stderr)
-    window = MainWindow(settings, args.source, spec)
+    window = MainWindow(settings, args.source or spec.source or "demo:", spec)
     window.show()
 
     # Ctrl+C in the terminal closes the window cleanly (Python only sees signals between Qt events).

@@ -155,6 +155,11 @@ def test_main_py_with_a_source_and_a_pipeline_opens_the_app(small_clip_for_cli: 
     r = subprocess.run([sys.executable, "main.py", "--pipeline", str(tmp_path / "missing.yaml")], capture_output=True,
                        text=True, timeout=180, cwd=ROOT)
     assert r.returncode == 1 and "pipeline file not found" in r.stderr, r.stderr
+    bad = tmp_path / "bad-layout.yaml"
+    bad.write_text("name: bad\nrows: 1\ncols: 7\n")
+    r = subprocess.run([sys.executable, "main.py", "gui", "--layout", str(bad), "--quit-after", "0.5"], capture_output=True,
+                       text=True, timeout=180, cwd=ROOT)
+    assert f"error: {bad}: field 'cols' should be less than or equal to 6 (got 7)" in r.stderr, r.stderr
 
 
 @pytest.fixture(scope="module")

@@ -135,7 +135,7 @@ def test_a_layout_saved_and_reopened_gives_the_same_sources_pipelines_and_positi
     assert window.wall_menu.save_layout("four clips").name == "four-clips.yaml"
     window.store_specs()
     saved = [(wall.position(t), t.source, t.spec.as_dict()) for t in wall.tiles]
-    window.set_grid(1, 1)  # three tiles stop; the first keeps running
+    window.wall_menu.grid_actions[(1, 1)].trigger()  # Wall > Single view: three tiles stop, the first keeps running
     window.open_source(str(colour_clips[3]))
     assert len(wall.tiles) == 1
 

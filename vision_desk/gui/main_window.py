@@ -40,9 +40,9 @@ PIPELINE_SUFFIXES = (".yaml", ".yml")
 
 
 class MainWindow(WallWindow, QMainWindow):
-    """Vision Desk's window. Opens ``source`` through ``spec`` as soon as it is built."""
+    """Vision Desk's window. Opens ``source`` (if any) through ``spec`` as soon as it is built."""
 
-    def __init__(self, settings: Settings, source: str = "demo:", spec: PipelineSpec | None = None) -> None:
+    def __init__(self, settings: Settings, source: str | None = "demo:", spec: PipelineSpec | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Vision Desk")
         self.setObjectName("mainWindow")
@@ -99,7 +99,8 @@ class MainWindow(WallWindow, QMainWindow):
         self.wall.tile_double_clicked.connect(self.toggle_solo)
         self.wall.set_grid(1, 1)
         self.editor.set_spec(spec or PipelineSpec("none"))
-        self.open_source(source)
+        if source:
+            self.open_source(source)
 
     # -- construction ------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -216,7 +217,7 @@ class MainWindow(WallWindow, QMainWindow):
             return False
         self._attach_editor()
         self.monitor.reset()
-        self.source_bar.show_source(uri)
+        self.show_tile_source()
         self.state_label.setText("connecting")  # until the first statistics: never the last source's "failed"
         self.playback.setVisible(self.session.seekable)
         self.playback.configure(None, None)

@@ -150,9 +150,10 @@ class WallTile(QWidget):
     def _on_stats(self, s: StatsSnapshot) -> None:
         state = self.state()
         if state in ("running", "paused", "ended"):
-            detail = f"{format_rate(s.fps_out)} fps · {s.latency_ms:.0f} ms"
+            rate = format_rate(s.fps_out)  # "12.5", or "1 frame per 2.7 s" for slow pipelines
+            detail = f"{rate if 'per' in rate else rate + ' fps'} · {s.latency_ms:.0f} ms"
         else:
-            detail = s.source_message if state in ("connecting", "reconnecting", "failed") else ""
+            detail = self.error or (s.source_message if state in ("connecting", "reconnecting", "failed") else "")
         self._set_caption(state, detail)
 
     def _on_ended(self, error: str) -> None:

@@ -71,7 +71,7 @@ class WallWindow:
         self.editor.retarget(tile.spec, None)
         self._attach_editor()
         self.monitor.reset()
-        self.source_bar.show_source(tile.source or "-")
+        self.show_tile_source()
         self.state_label.setText(tile.state())
         self.playback.setVisible(tile.session.seekable)
         self.playback.configure(None, None)
@@ -79,6 +79,11 @@ class WallWindow:
         if tile.session.last_stats is not None:
             self._on_stats(tile, tile.session.last_stats)
         self.output.refresh()
+
+    def show_tile_source(self) -> None:
+        """The focused tile's source in the source bar (with its number on a wall of several)."""
+        tile = self.tile
+        self.source_bar.show_source(tile.source, tile.number if len(self.wall.tiles) > 1 else None)
 
     def _attach_editor(self) -> None:
         """The editor edits the focused tile's pipeline, and every tile's when one pipeline serves all."""
@@ -95,6 +100,7 @@ class WallWindow:
         if self.wall.shared:
             self.store_specs()  # new tiles run the one pipeline too
         self._attach_editor()
+        self.show_tile_source()
         self.output.refresh()
 
     def set_shared_pipeline(self, shared: bool) -> None:

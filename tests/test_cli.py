@@ -125,7 +125,7 @@ def test_batch_exit_code_reflects_failures(tmp_path: Path, clip_300: Path) -> No
     assert len((tmp_path / "out" / "good.jsonl").read_text().splitlines()) == 300
 
 
-@pytest.mark.parametrize("args", [["rtsp://cam:secret@host/x"], ["run", "--max-frames", "rtsp://cam:secret@host/x"],
+@pytest.mark.parametrize("args", [["demo:", "rtsp://cam:secret@host/x"], ["run", "--max-frames", "rtsp://cam:secret@host/x"],
                                   ["run", "demo:", "--no-such-option", "http://u:secret@host/v?token=secret"]])
 def test_usage_errors_never_print_credentials(args: list[str]) -> None:
     """argparse quotes what was typed in its errors; user names, passwords and tokens are masked there too."""

@@ -126,7 +126,7 @@ def test_batch_exit_code_reflects_failures(tmp_path: Path, clip_300: Path) -> No
 
 
 @pytest.mark.parametrize("args", [
-    ["rtsp://cam:secret@host/x"],  # invalid choice of command
+    ["demo:", "rtsp://cam:secret@host/x"],  # a source opens the app, which takes one source
     ["run", "rtsp://cam:secret@host/x", "extra-arg"],  # unrecognized arguments
     ["run", "--max-frames", "rtsp://cam:secret@host/x"],  # invalid int value
     ["run", "demo:", "--no-such-option", "http://u:secret@host/v?token=secret"],
@@ -153,3 +153,38 @@ def test_the_apps_own_parser_masks_credentials_too() -> None:
                        capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert r.returncode == 2 and "unrecognized arguments: http://***:***@host/y" in r.stderr, r.stderr
     assert "p w" not in r.stderr + r.stdout and "secret" not in r.stderr + r.stdout
+
+
+def test_a_source_or_options_without_a_command_open_the_app() -> None:
+    from vision_desk.cli import build_parser, command_names, gui_by_default
+
+    parser = build_parser()
+    commands = command_names(parser)
+    assert {"run", "batch", "gui", "stages"} <= commands
+    args = parser.parse_args(gui_by_default(["clip.mp4", "--pipeline", "p.yaml"], commands))
+    assert (args.command, args.source, args.pipeline) == ("gui", "clip.mp4", "p.yaml")
+    assert gui_by_default(["--debug", "--pipeline", "p.yaml"], commands) == ["--debug", "gui", "--pipeline", "p.yaml"]
+    assert gui_by_default(["run", "demo:"], commands) == ["run", "demo:"] and gui_by_default([], commands) == []
+
+
+def test_main_py_with_a_source_and_a_pipeline_opens_the_app(small_clip_for_cli: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "shot.png"
+    r = subprocess.run([sys.executable, "main.py", str(small_clip_for_cli), "--pipeline", "pipelines/edges.yaml",
+                        "--screenshot", str(shot), "--quit-after", "1"], capture_output=True, text=True, timeout=180, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "invalid choice" not in r.stderr and shot.stat().st_size > 1000
+    r = subprocess.run([sys.executable, "main.py", "--pipeline", str(tmp_path / "missing.yaml")], capture_output=True,
+                       text=True, timeout=180, cwd=ROOT)
+    assert r.returncode == 1 and "pipeline file not found" in r.stderr, r.stderr
+    bad = tmp_path / "bad-layout.yaml"
+    bad.write_text("name: bad\nrows: 1\ncols: 7\n")
+    r = subprocess.run([sys.executable, "main.py", "gui", "--layout", str(bad), "--quit-after", "0.5"], capture_output=True,
+                       text=True, timeout=180, cwd=ROOT)
+    assert f"error: {bad}: field 'cols' should be less than or equal to 6 (got 7)" in r.stderr, r.stderr
+
+
+@pytest.fixture(scope="module")
+def small_clip_for_cli(media_dir: Path) -> Path:
+    from tests.media import moving_object_frames, write_clip
+
+    return write_clip(media_dir / "cli40.mp4", moving_object_frames(40, size=(160, 120), radius=12, speed=3, start=10)[0], fps=20.0)

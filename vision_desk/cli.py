@@ -77,8 +77,24 @@ def run() -> None:
 
 def _command_done_with_process(argv: list[str]) -> bool:
     """True for sub-commands (their outputs are closed when main returns); the desktop app exits the normal way."""
+    argv = gui_by_default(argv, command_names(build_parser()))
     command = next((a for a in argv if not a.startswith("-")), None)
     return command not in (None, "gui")
+
+
+def command_names(parser: argparse.ArgumentParser) -> set[str]:
+    return {name for action in parser._actions if isinstance(action, argparse._SubParsersAction) for name in action.choices}
+
+
+def gui_by_default(argv: list[str], commands: set[str]) -> list[str]:
+    """``vision-desk SOURCE --pipeline F`` (and ``python main.py ...``) means ``vision-desk gui SOURCE --pipeline F``.
+
+    Whatever does not start with a command or a program option (``--debug``, ``--version``, ``-h``) is the app's.
+    """
+    first = next((i for i, arg in enumerate(argv) if arg != "--debug"), None)
+    if first is None or argv[first] in commands or argv[first] in ("-h", "--help", "--version"):
+        return argv
+    return [*argv[:first], "gui", *argv[first:]]
 
 
 def exit_now(code: int) -> None:
@@ -103,7 +119,7 @@ def exit_now(code: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(gui_by_default(argv, command_names(parser)))
     if args.debug:
         os.environ["OPENCV_LOG_LEVEL"] = "INFO"
         os.environ["OPENCV_FFMPEG_LOGLEVEL"] = "32"

@@ -87,3 +87,23 @@ def test_parse_errors_are_one_sentence(uri: str) -> None:
 def test_mask_uri(raw: str, masked: str) -> None:
     assert mask_uri(raw) == masked
     assert "hunter2" not in mask_uri(raw)
+
+
+@pytest.mark.parametrize(
+    "uri, stem",
+    [
+        ("/videos/yard.mp4", "yard"),
+        ("/photos/", "photos"),
+        ("/photos/*.png?fps=5", "photos"),
+        ("cam:0?width=1280", "cam-0-width-1280"),
+        ("demo:", "demo"),
+        ("rtsp://admin:hunter2@10.0.0.5:554/h264", "10-0-0-5-554-h264"),
+        ("http://cam/video?user=bob&password=hunter2", "cam-video-user-bob-password"),
+        ("web:https://www.youtube.com/watch?v=abc", "www-youtube-com-watch-v-abc"),
+    ],
+)
+def test_source_stem_names_files_after_a_source_without_its_credentials(uri: str, stem: str) -> None:
+    from vision_desk.engine.uri import source_stem
+
+    assert source_stem(uri) == stem
+    assert "hunter2" not in source_stem(uri) and "admin" not in source_stem(uri)

@@ -52,12 +52,12 @@ def test_a_two_second_stage_loads_and_runs_beside_a_playing_video(qtbot, window)
     qtbot.waitUntil(lambda: bar_text(window, "test_two_seconds") == "loading…", timeout=WAIT_MS)
     qtbot.waitUntil(lambda: window.frames_shown >= shown + 10, timeout=WAIT_MS)  # the video plays while it loads
     # loaded, analysed once, and its result is on the frames shown since
-    qtbot.waitUntil(lambda: window._last_frame.origin("test_two_seconds") is not None, timeout=WAIT_MS)
-    first = window._last_frame.origin("test_two_seconds")
+    qtbot.waitUntil(lambda: window.last_frame.origin("test_two_seconds") is not None, timeout=WAIT_MS)
+    first = window.last_frame.origin("test_two_seconds")
     shown = window.frames_shown
     qtbot.waitUntil(lambda: window.frames_shown >= shown + 15, timeout=WAIT_MS)  # frames pass during the next analysis
-    qtbot.waitUntil(lambda: window._last_frame.origin("test_two_seconds") != first, timeout=WAIT_MS)
-    frame = window._last_frame
+    qtbot.waitUntil(lambda: window.last_frame.origin("test_two_seconds") != first, timeout=WAIT_MS)
+    frame = window.last_frame
     assert frame.values["test_two_seconds_level"] > 0
     assert frame.origin("test_two_seconds").frame_index < frame.index  # results from an earlier frame, named
     qtbot.waitUntil(lambda: bar_text(window, "test_two_seconds").startswith("async ")

@@ -44,7 +44,7 @@ def test_dropping_a_file_opens_it_and_a_yaml_loads_it(qtbot, window, small_clip,
 
     drop(small_clip)
     assert window.session.uri == str(small_clip) and window.playback.isVisible()
-    qtbot.waitUntil(lambda: window._last_frame is not None and window._last_frame.source_id.endswith("small40.mp4"),
+    qtbot.waitUntil(lambda: window.last_frame is not None and window.last_frame.source_id.endswith("small40.mp4"),
                     timeout=20000)
     pipeline = tmp_path / "sketchy.yaml"
     pipeline.write_text("name: sketchy\nstages:\n  - stage: sketch\n")

@@ -35,7 +35,7 @@ def open_window(qtbot, settings, tmp_path: Path, stages: list[dict]):  # noqa: A
     w = MainWindow(settings, str(png), PipelineSpec("faces", [StageSpec(s["stage"], s.get("params", {})) for s in stages]))
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w._last_frame is not None and len(w._last_frame.detections.where(source="faces", label="face")) > 0,
+    qtbot.waitUntil(lambda: w.last_frame is not None and len(w.last_frame.detections.where(source="faces", label="face")) > 0,
                     timeout=60000)
     qtbot.waitUntil(lambda: "End of" in w.statusBar().currentMessage(), timeout=20000)  # a one-frame source
     return w
@@ -105,7 +105,7 @@ def test_a_face_hidden_by_face_privacy_is_enrolled_as_the_faces_stage_saw_it(qtb
     window = open_window(qtbot, settings, tmp_path, [
         {"stage": "faces"}, {"stage": "face_privacy", "params": {"method": "pixelate", "strength": 100}}])
     try:
-        shown = window._last_frame.image
+        shown = window.last_frame.image
         x, y = FACE_CENTRE
         face = shown[y - 30 : y + 30, x - 25 : x + 25].reshape(-1, 3)
         assert len(np.unique(face, axis=0)) <= 9  # the premise: what the view shows is a mosaic of a few cells

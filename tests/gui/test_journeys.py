@@ -64,14 +64,14 @@ WAIT_MS = 30000
 
 
 def shown_index(window) -> int | None:  # noqa: ANN001
-    frame = window._last_frame
+    frame = window.last_frame
     return None if frame is None else frame.index
 
 
 def open_paused(qtbot, window, clip: Path) -> None:  # noqa: ANN001
     """Opens a clip, waits for its first frames, and pauses it with the Space shortcut."""
     assert window.open_source(str(clip))
-    qtbot.waitUntil(lambda: window._last_frame is not None and window._last_frame.source_id.endswith(clip.name),
+    qtbot.waitUntil(lambda: window.last_frame is not None and window.last_frame.source_id.endswith(clip.name),
                     timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert window.session.paused
@@ -146,7 +146,7 @@ def test_a_failed_source_shows_its_error_in_the_view(qtbot, window, tmp_path, sm
     error = window.statusBar().currentMessage()
     assert error and "Traceback" not in error and "\n" not in error
     qtbot.waitUntil(lambda: window.view.message() == error, timeout=WAIT_MS)
-    assert window.view.image() is None and window._last_frame is None
+    assert window.view.image() is None and window.last_frame is None
 
 
 # -- 4. a pipeline slower than 0.5 fps still has a rate -----------------------------------------------------
@@ -160,7 +160,7 @@ def test_fps_out_of_a_pipeline_slower_than_half_a_frame_per_second(qtbot, settin
     seen: dict[int, float] = {}  # frame index -> capture time, for each frame the view showed
 
     def collect() -> int:
-        frame = window._last_frame
+        frame = window.last_frame
         if frame is not None:
             seen.setdefault(frame.index, frame.capture_time)
         return len(seen)
@@ -230,7 +230,7 @@ def packet_sizes(path: Path) -> list[int]:
 def test_recording_label_size_matches_the_frames_it_counts(qtbot, window, clip_720p_5s) -> None:
     window.editor.set_spec(PipelineSpec("none"))
     assert window.open_source(str(clip_720p_5s))
-    qtbot.waitUntil(lambda: window._last_frame is not None and window._last_frame.index >= 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.last_frame is not None and window.last_frame.index >= 1, timeout=WAIT_MS)
     qtbot.keyClick(window, Qt.Key.Key_R)
     sink = window.session.recorder
     # Record about 2.7 s (into the second 2-second fragment of the MP4), then pause: the recording stops growing.
@@ -376,7 +376,7 @@ def open_with_ctrl_o(qtbot, window, monkeypatch, clip: Path) -> None:  # noqa: A
     file_dialogs_answer(monkeypatch, clip)
     qtbot.keyClick(window, Qt.Key.Key_O, Qt.KeyboardModifier.ControlModifier)
     assert window.session.uri == str(clip)
-    qtbot.waitUntil(lambda: window._last_frame is not None and window._last_frame.source_id.endswith(clip.name),
+    qtbot.waitUntil(lambda: window.last_frame is not None and window.last_frame.source_id.endswith(clip.name),
                     timeout=WAIT_MS)
 
 
@@ -473,7 +473,7 @@ def test_five_sources_opened_in_quick_succession_end_on_the_last(qtbot, window, 
     assert bar.label.text() == f"Source: {small_clip}" and window.state_label.text() == "connecting"
 
     qtbot.waitUntil(lambda: shown_index(window) is not None and shown_index(window) >= 3, timeout=WAIT_MS)
-    assert window._last_frame.source_id.endswith(small_clip.name)  # never a frame of an earlier source
+    assert window.last_frame.source_id.endswith(small_clip.name)  # never a frame of an earlier source
     # The four engines left behind wind down on their own: one engine and one reader are left, the last source's.
     qtbot.waitUntil(lambda: sorted(t.name for t in worker_threads()) == [f"capture:{small_clip}", "engine"],
                     timeout=WAIT_MS)
@@ -555,11 +555,11 @@ def resumes(qtbot, window) -> None:  # noqa: ANN001
 
 
 def hides_overlays(qtbot, window) -> None:  # noqa: ANN001
-    assert window.view.image() is window._last_frame.image
+    assert window.view.image() is window.last_frame.image
 
 
 def shows_overlays(qtbot, window) -> None:  # noqa: ANN001
-    assert window.view.image() is window._last_frame.display
+    assert window.view.image() is window.last_frame.display
 
 
 def goes_fullscreen(qtbot, window) -> None:  # noqa: ANN001
@@ -578,6 +578,16 @@ def starts_recording(qtbot, window) -> None:  # noqa: ANN001
 def stops_recording(qtbot, window) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: not recorder_running(), timeout=WAIT_MS)
     assert decoded_frames(window.output.last_recording) >= 2
+
+
+def starts_recording_every_tile(qtbot, window) -> None:  # noqa: ANN001
+    assert window.output.record_all_action.isChecked() and window.output.record_action.isChecked()  # a 1 x 1 wall
+    starts_recording(qtbot, window)
+
+
+def stops_recording_every_tile(qtbot, window) -> None:  # noqa: ANN001
+    assert not window.output.record_all_action.isChecked()
+    stops_recording(qtbot, window)
 
 
 def saves_a_snapshot(qtbot, window) -> None:  # noqa: ANN001
@@ -606,7 +616,7 @@ def opens_the_batch_dialog(qtbot, window) -> None:  # noqa: ANN001
 
 
 def opens_a_file(qtbot, window) -> None:  # noqa: ANN001
-    qtbot.waitUntil(lambda: window._last_frame is not None and window._last_frame.source_id == window.session.uri,
+    qtbot.waitUntil(lambda: window.last_frame is not None and window.last_frame.source_id == window.session.uri,
                     timeout=WAIT_MS)
     assert window.session.uri.endswith("small40.mp4") and window.playback.isVisible()
 
@@ -619,7 +629,8 @@ def quits(qtbot, window) -> None:  # noqa: ANN001
 #: Each shortcut in the order a user might press them, and what the user must then see.
 SHORTCUT_WALK = [("Space", pauses), (".", steps_while_paused), ("Space", resumes), ("O", hides_overlays),
                  ("O", shows_overlays), ("F", goes_fullscreen), ("Esc", leaves_fullscreen), ("R", starts_recording),
-                 ("R", stops_recording), ("S", saves_a_snapshot), ("E", asks_for_a_faces_stage),
+                 ("R", stops_recording), ("Shift+R", starts_recording_every_tile), ("Shift+R", stops_recording_every_tile),
+                 ("S", saves_a_snapshot), ("E", asks_for_a_faces_stage),
                  ("Ctrl+T", opens_the_teach_panel), ("Ctrl+B", opens_the_batch_dialog), ("Ctrl+O", opens_a_file), ("Ctrl+Q", quits)]
 
 
@@ -702,7 +713,7 @@ HEAVY_WAIT_MS = 240000
 
 def faces_ran(window) -> bool:  # noqa: ANN001
     """The newest frame went through the faces stage."""
-    frame = window._last_frame
+    frame = window.last_frame
     return frame is not None and frame.origin("faces") is not None
 
 
@@ -733,4 +744,4 @@ def test_adding_a_heavy_stage_keeps_the_window_responsive(qtbot, window) -> None
         f"the window froze while the faces stage loaded: worst event-loop delays {worst} ms over {len(loading)} "
         f"ticks; bound {bound:.0f} ms = {FREEZE_FACTOR} x the calm baseline's worst {calm.max():.0f} ms "
         f"+ {FREEZE_SLACK_MS} ms (calm p95 {np.percentile(calm, 95):.0f} ms over {len(calm)} ticks)")
-    qtbot.waitUntil(lambda: window._last_frame.values.get("faces_count", 0) > 0, timeout=WAIT_MS)  # the demo's faces
+    qtbot.waitUntil(lambda: window.last_frame.values.get("faces_count", 0) > 0, timeout=WAIT_MS)  # the demo's faces

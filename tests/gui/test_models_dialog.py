@@ -176,8 +176,8 @@ def test_a_stage_waiting_for_its_model_starts_once_the_dialog_downloaded_it(qtbo
             assert item.checkState() == Qt.CheckState.Checked
             assert window.editor.list.item(1).checkState() == Qt.CheckState.Unchecked  # tiny-yolo-seg is still missing
             assert window.statusBar().currentMessage() == "Downloaded tiny-yolo; stage detect started again."
-            qtbot.waitUntil(lambda: window._last_frame is not None and "detect" in window._last_frame.extras, timeout=60000)
-            assert window._last_frame.extras["detect"]["task"] == "detect"
+            qtbot.waitUntil(lambda: window.last_frame is not None and "detect" in window.last_frame.extras, timeout=60000)
+            assert window.last_frame.extras["detect"]["task"] == "detect"
             rows = window.editor.pipeline.stage_rows()
             assert rows[0]["error"] is None and rows[0]["missing_models"] == []
             assert [m["pull"] for m in rows[1]["missing_models"]] == ["tiny-yolo-seg"]
@@ -210,7 +210,7 @@ def test_the_download_is_offered_from_the_missing_model_field_whatever_the_messa
         dialog.close()
         assert item.checkState() == Qt.CheckState.Checked
         assert window.statusBar().currentMessage() == "Downloaded quick; stage gui_test_needs_quick started again."
-        qtbot.waitUntil(lambda: window._last_frame is not None and "quick weights" in window._last_frame.values, timeout=30000)
+        qtbot.waitUntil(lambda: window.last_frame is not None and "quick weights" in window.last_frame.values, timeout=30000)
         assert window.editor.pipeline.stage_rows()[0]["missing_models"] == []
     finally:
         window.close()

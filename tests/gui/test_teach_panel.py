@@ -32,7 +32,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class Feed:
-    """The newest frame, as the window keeps it in ``_last_frame``."""
+    """The newest frame, as the window keeps it in ``last_frame``."""
 
     def __init__(self) -> None:
         self.frame: Frame | None = None
@@ -448,7 +448,7 @@ def test_teach_dock_in_the_window_captures_live_frames(qtbot, window, data_dir) 
 
     panel.capture.capture_button.click()
     (first,) = panel.teach_set.samples("tiles")
-    assert decoded(first).shape == window._last_frame.image.shape
+    assert decoded(first).shape == window.last_frame.image.shape
 
     # A held button: one sample per new frame; each one different.
     button = panel.capture.capture_button
@@ -459,7 +459,7 @@ def test_teach_dock_in_the_window_captures_live_frames(qtbot, window, data_dir) 
     assert all(not np.array_equal(a, b) for i, a in enumerate(images) for b in images[i + 1:])
 
     # Objects: the motion stage's boxes, cut from the live frame.
-    qtbot.waitUntil(lambda: len(window._last_frame.detections) > 0, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: len(window.last_frame.detections) > 0, timeout=WAIT_MS)
     panel.capture.set_mode("objects")
     panel.capture.class_combo.setCurrentText("motion")
     before = len(panel.teach_set.samples("tiles"))

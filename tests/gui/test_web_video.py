@@ -46,11 +46,11 @@ def test_a_web_video_opens_from_the_source_bar_without_freezing_the_window(qtbot
     timer.start(10)
     qtbot.waitUntil(lambda: len(ticks) >= 20 and any(r.startswith("/slow/") for r in WebVideoHandler.requests),
                     timeout=WAIT_MS)  # the event loop runs while the reader thread waits for the page
-    assert window.state_label.text() == "connecting" and window._last_frame is None
+    assert window.state_label.text() == "connecting" and window.last_frame is None
     WebVideoHandler.gate.set()  # the site answers
-    qtbot.waitUntil(lambda: window._last_frame is not None, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.last_frame is not None, timeout=WAIT_MS)
     timer.stop()
-    assert window._last_frame.image.shape == (360, 640, 3)  # the 360-line rendition
-    assert window._last_frame.source_id == f"web:{page}?height=360"
+    assert window.last_frame.image.shape == (360, 640, 3)  # the 360-line rendition
+    assert window.last_frame.source_id == f"web:{page}?height=360"
     assert not window.playback.isVisible() and QApplication.activeModalWidget() is None
     qtbot.waitUntil(lambda: window.state_label.text() in ("running", "ended"), timeout=WAIT_MS)

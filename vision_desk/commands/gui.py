@@ -13,8 +13,9 @@ ORDER = 5
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The app's options (shared by ``python -m vision_desk.gui.app`` and ``vision-desk gui``)."""
-    p.add_argument("source", nargs="?", default="demo:", help="source to open (default: demo:)")
+    p.add_argument("source", nargs="?", help="source to open (default: the pipeline file's source:, else demo:)")
     p.add_argument("--pipeline", "-p", metavar="FILE", help="pipeline YAML to start with (default: the motion preset)")
+    p.add_argument("--layout", metavar="FILE|NAME", help="open a saved wall layout (a file, or a name from the layouts folder)")
     p.add_argument("--theme", choices=("light", "dark"), help="theme for this run (saved as the new default)")
     p.add_argument("--screenshot", metavar="PATH", help="save a picture of the window to PATH before quitting")
     p.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after this many seconds")

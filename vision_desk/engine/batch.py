@@ -23,7 +23,6 @@ from __future__ import annotations
 import enum
 import glob
 import os
-import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from vision_desk.engine.sinks.export import JsonlSink
 from vision_desk.engine.sinks.recorder import RecorderSink
 from vision_desk.engine.sources import Source, open_source
 from vision_desk.engine.sources.files import ImageSequenceSource, VideoFileSource
-from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceURI, mask_uri, web_uri
+from vision_desk.engine.uri import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, SourceURI, mask_uri, source_stem, web_uri
 from vision_desk.errors import VisionDeskError
 
 
@@ -180,8 +179,7 @@ def read_list(list_file: Path) -> list[Path | str]:
 def _relative_name(entry: Path | str, root: Path) -> Path:
     """Where an input's outputs go under OUT: its path below root (a folder or a list's folder), or one from its URL."""
     if isinstance(entry, str):
-        shown = re.sub(r"^web:(https?://)?", "", mask_uri(entry).replace("***:***@", ""))
-        return Path(re.sub(r"[^A-Za-z0-9_-]+", "-", shown).strip("-")[:100] or "web-video")
+        return Path(source_stem(entry, fallback="web-video"))
     try:
         return entry.relative_to(root)
     except ValueError:

@@ -73,11 +73,9 @@ class PipelineSpec:
 def load_spec(path: str | Path) -> PipelineSpec:
     """Reads and validates a pipeline file; every problem names the file, the stage and the parameter."""
     path = Path(path)
-    where = str(path)
     if not path.is_file():
-        raise PipelineError(f"{where}: pipeline file not found; check the path or pick one from pipelines/.")
-    data = read_yaml(path, "pipeline file", PipelineError)
-    return spec_from_dict(data, where)
+        raise PipelineError(f"{path}: pipeline file not found; check the path or pick one from pipelines/.")
+    return spec_from_dict(read_yaml(path, "pipeline file", PipelineError), str(path))
 
 
 def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:

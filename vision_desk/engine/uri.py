@@ -109,6 +109,18 @@ def mask_uris_in(text: str, typed: Iterable[str] = ()) -> str:
     return re.sub(r"[A-Za-z][\w+.-]*://[^\s'\"]+", lambda m: mask_uri(m.group(0)), text)
 
 
+def source_stem(uri: str, fallback: str = "source") -> str:
+    """A file-name stem naming a source, credentials left out: ``clip`` for ``/videos/clip.mp4``, ``cam-0`` for
+    ``cam:0``, ``cam1-stream`` for ``rtsp://user:pass@cam1/stream``, ``fallback`` when nothing usable is left."""
+    text = str(uri).strip()
+    if "://" in text:
+        text = re.sub(r"^(web:)?[A-Za-z][\w+.-]*://", "", mask_uri(text).replace("***:***@", ""))
+    elif not re.match(r"^[A-Za-z]{2,}:", text):  # a path (a drive letter's one-letter scheme included), not demo: or cam:0
+        path = Path(text.partition("?")[0] if "?" in text and not Path(text).exists() else text)
+        text = path.parent.name if any(ch in path.name for ch in "*?[") else path.stem or path.name
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:100] or fallback
+
+
 def _split_options(text: str) -> tuple[str, dict[str, str]]:
     base, sep, query = text.partition("?")
     return base, dict(parse_qsl(query)) if sep else {}

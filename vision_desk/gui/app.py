@@ -3,8 +3,8 @@
 ``main(argv)`` opens the window on the demo source (or the source given) with
 the default pipeline (the ``motion`` preset: boxes around whatever moves,
 cheap on a 2-core CPU) and returns the exit code once the window closes.
-``--screenshot PATH --quit-after SECONDS`` grabs the window and quits, for
-documentation and smoke tests.
+``--layout`` opens a saved wall. ``--screenshot PATH --quit-after SECONDS``
+grabs the window and quits, for documentation and smoke tests.
 """
 
 from __future__ import annotations
@@ -71,8 +71,16 @@ def run_app(args: argparse.Namespace) -> int:
         return 1
     for notice in spec.notices:
         print(f"notice: {notice}", file=sys.stderr)
-    window = MainWindow(settings, args.source, spec)
+    # a layout brings its own sources: nothing is opened before it unless a source is named
+    source = args.source or spec.source or (None if args.layout else "demo:")
+    window = MainWindow(settings, source, spec)
     window.show()
+    if args.layout:
+        from vision_desk.gui.layouts import layout_path
+
+        path = Path(args.layout) if Path(args.layout).is_file() else layout_path(args.layout)
+        if not window.wall_menu.open_layout(path):
+            print(f"error: {window.statusBar().currentMessage()}", file=sys.stderr)
 
     # Ctrl+C in the terminal closes the window cleanly (Python only sees signals between Qt events).
     signal.signal(signal.SIGINT, lambda *_: window.close())
@@ -94,6 +102,12 @@ def run_app(args: argparse.Namespace) -> int:
     finally:
         hook.uninstall()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        from vision_desk.gui.preload import preloader
+
+        if preloader.started:
+            # Qt freeing the window and the application while torch's import still runs on the preload thread
+            # crashed the process (a segfault at exit when the app was closed in its first seconds).
+            preloader.wait(60.0)
     return int(code)
 
 

@@ -1,4 +1,9 @@
-"""The main window: source bar, video view, pipeline editor, monitor, teach panel, output and batch."""
+"""The main window: source bar, the wall of video tiles, pipeline editor, monitor, teach panel, output and batch.
+
+The video area is a :class:`~vision_desk.gui.wall.Wall`; the single-source view
+is a 1 x 1 wall. The editor, monitor, playback bar, record, snapshot and export
+act on the focused tile: ``session``, ``view`` and ``last_frame`` are its.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,14 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QUrl
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QInputDialog, QLabel, QMainWindow, QToolBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QApplication, QDockWidget, QInputDialog, QLabel, QMainWindow, QToolBar, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from vision_desk.engine.pipeline import PipelineSpec
 from vision_desk.engine.stats import StatsSnapshot
 from vision_desk.errors import VisionDeskError
 from vision_desk.gui.about import show_about
 from vision_desk.gui.batch_dialog import BatchDialog
-from vision_desk.gui.bridge import FrameBridge
 from vision_desk.gui.enrol import NO_FACE, NO_STAGE, FaceEnroller, face_at, faces_params
 from vision_desk.gui.loop_probe import LoopProbe
 from vision_desk.gui.models_dialog import ModelsDialog, with_gui_hint
@@ -22,49 +27,46 @@ from vision_desk.gui.output import OutputControls
 from vision_desk.gui.pipeline_editor import PipelineEditor
 from vision_desk.gui.playback import PlaybackBar
 from vision_desk.gui.preferences import PreferencesDialog
-from vision_desk.gui.preload import preloader
-from vision_desk.gui.session import EngineSession
 from vision_desk.gui.settings import Settings
 from vision_desk.gui.source_bar import SourceBar
 from vision_desk.gui.teach_panel import TeachPanel
 from vision_desk.gui.theme import apply_theme
-from vision_desk.gui.video_view import VideoView
+from vision_desk.gui.wall import Wall
+from vision_desk.gui.wall_menu import WallMenu
+from vision_desk.gui.wall_tile import WallTile
+from vision_desk.gui.wall_window import WallWindow
 
 PIPELINE_SUFFIXES = (".yaml", ".yml")
 
 
-class MainWindow(QMainWindow):
-    """Vision Desk's window. Opens ``source`` through ``spec`` as soon as it is built."""
+class MainWindow(WallWindow, QMainWindow):
+    """Vision Desk's window. Opens ``source`` (if any) through ``spec`` as soon as it is built."""
 
-    def __init__(self, settings: Settings, source: str = "demo:", spec: PipelineSpec | None = None) -> None:
+    def __init__(self, settings: Settings, source: str | None = "demo:", spec: PipelineSpec | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Vision Desk")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.settings = settings
-        self.bridge = FrameBridge(self)
-        self.session = EngineSession(self.bridge, self)
-        self.session.realtime = settings.realtime
         self.enroller = FaceEnroller(self)
-        self.frames_shown = 0
-        self._last_frame = None
         self._batch: BatchDialog | None = None
         self._models: ModelsDialog | None = None
         self._fullscreen_state: QByteArray | None = None
 
-        self.view = VideoView()
+        self.wall = Wall()
+        self.wall.realtime = settings.realtime
         self.playback = PlaybackBar()
-        self.playback.set_realtime(self.session.realtime)
+        self.playback.set_realtime(settings.realtime)
         self.playback.hide()
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(self.wall, 1)
         layout.addWidget(self.playback)
         self.setCentralWidget(central)
 
-        self.editor = PipelineEditor(picker=self.view)
+        self.editor = PipelineEditor(picker=self.wall)  # picks happen on the focused tile
         self.editor.last_dir = settings.last_dir
         self.monitor = MonitorPanel()
         self.loop_probe = LoopProbe(parent=self)
@@ -72,14 +74,15 @@ class MainWindow(QMainWindow):
         self.monitor.watch(self.loop_probe)
         self.editor_dock = self._dock("Pipeline", "pipelineDock", self.editor, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.monitor_dock = self._dock("Monitor", "monitorDock", self.monitor, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.teach = TeachPanel(lambda: self._last_frame, self.view, self.editor)
+        self.teach = TeachPanel(lambda: self.last_frame, self.wall, self.editor)
         self.teach_dock = self._dock("Teach", "teachDock", self.teach, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.monitor_dock, self.teach_dock)
         self.teach_dock.hide()  # until Teach... (or a saved layout) shows it
 
         self.source_bar = SourceBar(settings, self)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.source_bar)
-        self.output = OutputControls(self.session, settings, self.shown_image, self)
+        self.output = OutputControls(settings, lambda: self.session, lambda: [t.session for t in self.wall.tiles],
+                                     self.shown_image, self)
         self._build_actions()
         self._build_status_bar()
         self._build_menus()
@@ -91,8 +94,13 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is None or not self.restoreState(state):
             self.resizeDocks([self.editor_dock, self.monitor_dock], [340, 330], Qt.Orientation.Horizontal)
+        self.wall.tile_added.connect(self._adopt)
+        self.wall.focus_changed.connect(self._on_focus_changed)
+        self.wall.tile_double_clicked.connect(self.toggle_solo)
+        self.wall.set_grid(1, 1)
         self.editor.set_spec(spec or PipelineSpec("none"))
-        self.open_source(source)
+        if source:
+            self.open_source(source)
 
     # -- construction ------------------------------------------------------------------
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -115,8 +123,8 @@ class MainWindow(QMainWindow):
 
     def _build_actions(self) -> None:
         self.pause_action = self._action("Pause", self.toggle_pause, "Space", "Pause or resume")
-        self.step_action = self._action("Step", self.session.step, ".", "Process one more frame while paused")
-        self.overlay_action = self._action("Overlays", self._show_last_frame, "O", "Show or hide overlays", checkable=True)
+        self.step_action = self._action("Step", lambda: self.session.step(), ".", "Process one more frame while paused")
+        self.overlay_action = self._action("Overlays", self.wall.set_overlays, "O", "Show or hide overlays", checkable=True)
         self.overlay_action.setChecked(True)
         self.fullscreen_action = self._action("Fullscreen", self.toggle_fullscreen, "F", "Video fullscreen")
         self.exit_fullscreen_action = self._action("Exit fullscreen", self.exit_fullscreen, "Esc")
@@ -128,16 +136,20 @@ class MainWindow(QMainWindow):
         self.teach_action = self._action("Teach...", self.show_teach, "Ctrl+T",
                                          "Capture your own classes from the video and train a classifier on them")
         self.enrol_action = self._action("Enrol face...", self.enrol_face, "E", "Click a face on the video and name it in the face gallery")
-        for action in (self.output.record_action, self.output.snapshot_action):
+        for action in (self.output.record_action, self.output.record_all_action, self.output.snapshot_action):
             self.addAction(action)
+        self.wall_menu = WallMenu(self)
         bar = QToolBar("Output", self)
         bar.setObjectName("outputBar")
         bar.addAction(self.pause_action)
         bar.addAction(self.output.record_action)
         bar.widgetForAction(self.output.record_action).setObjectName("recordButton")
         for action in (self.output.snapshot_action, self.output.export_action, self.overlay_action, self.fullscreen_action,
-                       self.batch_action):
+                       self.batch_action, self.wall_menu.menuAction()):
             bar.addAction(action)
+        wall_button = bar.widgetForAction(self.wall_menu.menuAction())
+        wall_button.setObjectName("wallButton")
+        wall_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
         self.output_bar = bar
 
@@ -168,6 +180,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction("Dark theme", lambda: self.set_theme("dark"))
         menu.addAction("Light theme", lambda: self.set_theme("light"))
+        self.menuBar().addMenu(self.wall_menu)
         menu = self.menuBar().addMenu("F&aces")
         menu.addAction(self.enrol_action)
         menu = self.menuBar().addMenu("&Help")
@@ -183,41 +196,34 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.device_label)
 
     def _connect(self) -> None:
-        self.bridge.connect_view(self._on_frame_ready)
-        self.session.stats.connect(self._on_stats)
-        self.session.ended.connect(self._on_ended)
-        self.session.message.connect(self.show_message)
         self.output.message.connect(self.show_message)
         self.editor.message.connect(self.show_message)
         self.teach.message.connect(self.show_message)
         self.editor.spec_changed.connect(self._redraw_paused)
+        self.editor.source_requested.connect(self.open_source)  # a pipeline file's source: key
         self.source_bar.source_chosen.connect(self.open_source)
-        self.view.double_clicked.connect(self.toggle_fullscreen)
         self.playback.play_pause.connect(self.toggle_pause)
-        self.playback.step.connect(self.session.step)
+        self.playback.step.connect(lambda: self.session.step())
         self.playback.seek.connect(self.seek)
         self.playback.speed_changed.connect(self.set_realtime)
 
     # -- sources -------------------------------------------------------------------------
     def open_source(self, uri: str, start_at: int | None = None) -> bool:
-        """Runs ``uri`` through the editor's pipeline; a bad URI is reported in the status bar."""
+        """Runs ``uri`` on the focused tile through the editor's pipeline; a bad URI is reported in the status bar."""
         try:
-            pipeline = self.session.open(uri, self.editor.spec(), start_at)
+            self.tile.open(uri, self.editor.spec(), start_at)
         except VisionDeskError as err:
             self.show_message(str(err))
             return False
-        self.editor.attach(pipeline)
+        self._attach_editor()
         self.monitor.reset()
-        self.source_bar.show_source(uri)
+        self.show_tile_source()
         self.state_label.setText("connecting")  # until the first statistics: never the last source's "failed"
-        if not start_at:
-            # a new source: the previous source's frame is no longer what the view shows
-            self._last_frame = None
-            self.view.clear(f"Opening {self.session.source_name} ...")
         self.playback.setVisible(self.session.seekable)
         self.playback.configure(None, None)
         self.playback.set_playing(True)
         self.settings.add_recent("sources", uri)
+        self.output.refresh()
         return True
 
     def toggle_pause(self) -> None:
@@ -249,13 +255,14 @@ class MainWindow(QMainWindow):
         A seek to the shown frame processes exactly that frame once (stateful stages
         such as trackers start afresh, as on any seek).
         """
-        frame = self._last_frame
+        frame = self.last_frame
         if frame is not None and self.session.running and self.session.paused and self.session.seekable:
             self.session.seek(frame.index)
 
     def set_realtime(self, realtime: bool) -> None:
         """Real time or as fast as possible; a running file restarts where it is with the new pacing."""
-        self.session.realtime = self.settings.realtime = realtime
+        self.settings.realtime = realtime
+        self.wall.set_realtime(realtime)
         if self.session.running and self.session.seekable:
             stats = self.session.last_stats
             paused = self.session.paused
@@ -263,30 +270,20 @@ class MainWindow(QMainWindow):
             if paused:
                 self.toggle_pause()
 
-    # -- frames and statistics -------------------------------------------------------------
-    def _on_frame_ready(self) -> None:
-        frame = self.bridge.take()
-        if frame is None:
-            return
-        self._last_frame = frame
-        self.frames_shown += 1
-        self._show_last_frame()
-        if not preloader.started:
-            # The first frame is up: import torch & co. now, not when the user adds a stage (see gui/preload.py).
-            preloader.start()
-
-    def _show_last_frame(self) -> None:
-        frame = self._last_frame
-        if frame is not None:
-            self.view.set_frame(frame.display if self.overlay_action.isChecked() else frame.image)
-
+    # -- statistics ----------------------------------------------------------------------
     def shown_image(self):  # noqa: ANN201 - np.ndarray | None
         return self.view.image()
 
-    def _on_stats(self, s: StatsSnapshot) -> None:
+    def _on_stats(self, tile: WallTile, s: StatsSnapshot) -> None:
+        pipeline = tile.pipeline
+        while pipeline is not None and pipeline.errors:
+            self.show_message(self._about(tile, with_gui_hint(pipeline.errors.popleft())))
+        if tile is not self.tile:
+            return  # its own caption shows it
         self.monitor.update_stats(s)
-        if self._last_frame is not None:
-            self.monitor.update_results(len(self._last_frame.detections), self._last_frame.values)
+        frame = self.last_frame
+        if frame is not None:
+            self.monitor.update_results(len(frame.detections), frame.values)
         self.editor.sync_rows(list(s.stages))
         state = "paused" if self.session.paused and not self.session.at_end else s.source_state
         self.state_label.setText(state)
@@ -299,19 +296,18 @@ class MainWindow(QMainWindow):
             if fps and self.playback.fps != fps:
                 self.playback.configure(s.total, fps)
             self.playback.show_position(s.position, s.total)
-        pipeline = self.editor.pipeline
-        while pipeline is not None and pipeline.errors:
-            self.show_message(with_gui_hint(pipeline.errors.popleft()))
 
-    def _on_ended(self, error: str) -> None:
+    def _on_ended(self, tile: WallTile, error: str) -> None:
+        """A tile's run ended; the tile shows an error in its view itself."""
+        if tile is not self.tile:
+            if error:
+                self.show_message(self._about(tile, error))
+            return
         self.playback.set_playing(False)
         if error:
-            self.show_message(error)
-            # Always in the view too: centred where no frame came, over the last frame otherwise;
-            # never left saying "Opening ..." while the source has failed.
-            self.view.set_message(error)
+            self.show_message(tile.error or error)
         else:
-            self.show_message(f"End of {self.session.source_name}; press Space or Play to play it again.")
+            self.show_message(f"End of {tile.name}; press Space or Play to play it again.")
 
     def show_message(self, text: str) -> None:
         """One sentence in the status bar (errors stay longer)."""
@@ -334,7 +330,7 @@ class MainWindow(QMainWindow):
             self.show_message("Enrolment cancelled.")
             return
         params = faces_params(self.editor.spec())
-        frame = self._last_frame
+        frame = self.last_frame
         box = face_at(frame.detections, point) if frame is not None else None
         if params is None or box is None:
             self.show_message(NO_FACE)
@@ -387,6 +383,7 @@ class MainWindow(QMainWindow):
         if not self.isFullScreen():
             return
         self.exit_fullscreen_action.setEnabled(False)
+        self.wall.solo(None)
         self.menuBar().show()
         self.statusBar().show()
         if self._fullscreen_state is not None:
@@ -443,7 +440,7 @@ class MainWindow(QMainWindow):
 
     # -- shutdown -------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self.view.cancel_pick()
+        self.wall.cancel_pick()
         self.enroller.join(10.0)
         self.teach.shutdown(10.0)  # a training in progress is cancelled; nothing half-written is left
         if self.isFullScreen():
@@ -455,6 +452,6 @@ class MainWindow(QMainWindow):
             self._batch.shutdown(10.0)
         if self._models is not None:
             self._models.close()  # a download in progress is cancelled and its partial file removed
-        if not self.session.shutdown(15.0):
+        if not self.wall.shutdown(15.0):  # every tile's engine, so every recording is finalised
             self.show_message("Some work did not stop in time; it is abandoned.")
         event.accept()

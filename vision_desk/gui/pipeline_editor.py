@@ -46,10 +46,12 @@ class PipelineEditor(QWidget):
     Signals:
         message(str): a one-sentence error or notice for the status bar.
         spec_changed(): the chain or a parameter changed (saved state is stale).
+        source_requested(str): a pipeline file was loaded that names its source (``source:``); open it.
     """
 
     message = Signal(str)
     spec_changed = Signal()
+    source_requested = Signal(str)
 
     def __init__(self, picker: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -151,6 +153,15 @@ class PipelineEditor(QWidget):
         self._ids = pipeline.slot_ids() if pipeline is not None else [None] * len(self._stages)
         self._failed.clear()
         self._refresh(keep_row=True)
+
+    def retarget(self, spec: PipelineSpec, pipeline: Pipeline | None) -> None:
+        """Shows another running pipeline (a wall tile was focused): its chain, and edits go to it from now on."""
+        self._name = spec.name
+        self._stages = [StageSpec(s.stage, self._full_params(s.stage, s.params), s.enabled) for s in spec.stages]
+        self.pipeline = None
+        self.attach(pipeline)
+        self.list.setCurrentRow(0 if self._stages else -1)
+        self._show_params(self.list.currentRow())  # the row may be the same number while the stage is another
 
     def set_spec(self, spec: PipelineSpec) -> None:
         """Replaces the whole chain (a preset or a file)."""
@@ -358,6 +369,8 @@ class PipelineEditor(QWidget):
             self.message.emit(str(err))
             return False
         self.last_dir = str(Path(path).parent)
+        if spec.source:
+            self.source_requested.emit(preset_source(spec.source, Path(path)))
         # the notices of a file written with old parameter names follow, so saving it is the obvious next step
         self.message.emit(" ".join([f"Loaded pipeline '{self._name}' from {Path(path).name}.", *spec.notices]))
         return True
@@ -396,3 +409,11 @@ def preset_dir_or_home() -> Path:
         return pipelines_dir()
     except FileNotFoundError:
         return Path.home()
+
+
+def preset_source(source: str, path: Path) -> str:
+    """A pipeline file's ``source:``, a relative file path taken from the file's folder when it is there."""
+    beside = path.parent / source
+    if "://" not in source and not Path(source).is_absolute() and beside.exists():
+        return str(beside)
+    return source

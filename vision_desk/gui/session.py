@@ -187,6 +187,8 @@ class EngineSession(QObject):
         self.last_stats = engine.stats()
         self.stats.emit(self.last_stats)
         if engine.at_end and engine.running:
+            if self.bridge.pending:
+                return  # the last frame is still on its way to the view: report the end once it is shown
             if not self._ended_reported:  # once per arrival at the end; a seek from there plays on
                 self._ended_reported = True
                 self._detach("recorder", self.recording_changed)  # a recording of the file ends with it

@@ -165,8 +165,9 @@ class SourceBar(QToolBar):
         self.addWidget(button)
         return button
 
-    def show_source(self, uri: str) -> None:
-        self.label.setText(f"Source: {mask_uri(uri)}")
+    def show_source(self, uri: str, tile: int | None = None) -> None:
+        """Shows the current source masked; on a wall, the focused ``tile``'s number before it."""
+        self.label.setText(f"{'Source' if tile is None else f'Tile {tile}'}: {mask_uri(uri) or '-'}")
 
     # -- menus ---------------------------------------------------------------------
     def _fill_cameras(self) -> None:

@@ -35,12 +35,17 @@ class TrackVoter(Generic[Reading]):
         self._seen.clear()
         self._round = 0
 
-    def next_round(self) -> None:
-        """Marks the start of a round (a detection round, a frame) and forgets tracks gone for too long."""
+    def next_round(self) -> list[Hashable]:
+        """Marks the start of a round (a detection round, a frame) and forgets tracks gone for too long.
+
+        Returns:
+            the tracks forgotten now, so a caller can drop what it keeps about them too.
+        """
         self._round += 1
-        for key, seen in list(self._seen.items()):
-            if self._round - seen > self.max_age:
-                del self._votes[key], self._seen[key]
+        gone = [key for key, seen in self._seen.items() if self._round - seen > self.max_age]
+        for key in gone:
+            del self._votes[key], self._seen[key]
+        return gone
 
     def vote(self, key: Hashable, reading: Reading, score: float) -> tuple[Reading, float]:
         """Adds one reading for a track and returns the track's current (reading, score)."""

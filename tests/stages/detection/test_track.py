@@ -227,3 +227,17 @@ def test_a_class_that_flickers_never_splits_the_object() -> None:
         stage.process(f)
     assert {int(t) for f in frames for t in f.detections.track_id} == {1}
     assert [str(f.detections.label[0]) for f in frames[2:]] == ["circle"] * (len(frames) - 2)  # ties go to the first seen
+
+
+def test_tracks_lost_for_good_are_forgotten() -> None:
+    """A camera watched for days must not keep the trail and class history of every track it ever saw."""
+    stage = TrackStage(TrackStage.Params(trail=10, class_smoothing=5, lost_frames=10))
+    stage.setup()
+    for i in range(8):  # one object crosses, then the scene is empty
+        stage.process(_frame(i, "circle", 10 + 6 * i))
+    assert set(stage._trails) == {1} and set(stage._history) == {1}
+    for i in range(8, 8 + 10 + 64):  # past the tracker's lost buffer and the next clean-up
+        empty = Frame(np.zeros((120, 200, 3), np.uint8), i, i / 30, source_id="synthetic")
+        empty.add(Detections.from_boxes(np.zeros((0, 4)), [], [], source="detect"))
+        stage.process(empty)
+    assert stage._trails == {} and stage._history == {}

@@ -60,6 +60,8 @@ class TrackStage(Stage):
         self._labels: dict[str, int] = {}  # label -> class id for sources without class ids
         self._history: dict[int, deque] = {}
         self._trails: dict[int, deque] = {}
+        self._last_seen: dict[int, int] = {}  # track id -> the frame it was last live on, to forget old tracks
+        self._frames = 0
         self._mot = None
         self._mot_source: str | None = None
         self._origin: ResultOrigin | None = None  # of the source's results the tracker was last updated with
@@ -73,6 +75,8 @@ class TrackStage(Stage):
         self._origin = None
         self._history.clear()
         self._trails.clear()
+        self._last_seen.clear()
+        self._frames = 0
         self._close_mot()
 
     def update_params(self, params: StageParams) -> None:
@@ -144,10 +148,25 @@ class TrackStage(Stage):
             keypoints=det.keypoints, data=det.data, source=det.source,
         )[keep]
         live = {int(t) for t in ids if t >= 0}
+        self._forget_old_tracks(live)
         frame.extras[self.id] = {"trails": {t: list(self._trails[t]) for t in live if t in self._trails}}
         frame.values["track_count"] = len(live)
         if self.params.mot_path:
             self._mot_write(frame)
+
+    def _forget_old_tracks(self, live: set[int]) -> None:
+        """Drops the class history and trail of tracks lost for longer than the tracker keeps them.
+
+        Without this, a camera watched for days keeps a little of every track it ever saw.
+        """
+        self._frames += 1
+        for t in live:
+            self._last_seen[t] = self._frames
+        if self._frames % 64 == 0:
+            for t in [t for t, seen in self._last_seen.items() if self._frames - seen > self.params.lost_frames]:
+                del self._last_seen[t]
+                self._history.pop(t, None)
+                self._trails.pop(t, None)
 
     # -- MOTChallenge export -------------------------------------------------
     def _mot_write(self, frame: Frame) -> None:

@@ -213,7 +213,8 @@ class FacesStage(Stage):
             self._load_gallery()  # someone enrolled or removed a person while we run
         threshold = resolve_threshold(self.params.backend, self.params.threshold)
         names, sims = identify(self._embedder.embed(frame.image, faces), self._names, self._matrix, self._embedder.similarity, threshold)
-        self._voter.next_round()
+        for gone in self._voter.next_round():
+            self._shown.pop(gone, None)
         for i, key in enumerate(keys):
             if key is None:
                 continue

@@ -8,3 +8,9 @@ __version__ = "0.1.0"
 # Vision Desk reports those conditions itself in one sentence. `--debug` turns the logs back on.
 os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+
+# PyTorch's CPU kernels (oneDNN) keep a compiled primitive for every input shape they meet, 1024 by default,
+# and some hold megabytes. Faces (MTCNN's batches follow the number of candidates) and OCR (word crops of every
+# width) meet new shapes all day: a live faces + OCR pipeline grew 1.4 GB an hour over a 32-minute soak. With 64
+# it stayed flat at the same frame rate (docs/reliability.md, "Soak").
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")

@@ -31,7 +31,7 @@ from typing import Callable, Sequence
 
 from vision_desk.engine.frame import Frame
 from vision_desk.engine.pipeline import Pipeline, PipelineSpec
-from vision_desk.engine.runner import Engine
+from vision_desk.engine.runner import Engine, wait_or_stop
 from vision_desk.engine.sources import open_source
 from vision_desk.engine.stats import StatsSnapshot
 from vision_desk.engine.uri import mask_uri, source_stem
@@ -159,11 +159,5 @@ class MultiEngine:
 
         A stream's failure does not raise: it is on its :attr:`Stream.error`.
         """
-        self.start()
-        try:
-            while not self.join(0.2):
-                pass
-        except KeyboardInterrupt:
-            self.stop()
-            self.join(30)
+        wait_or_stop(self.start())
         return [s.stats() for s in self.streams]

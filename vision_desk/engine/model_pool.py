@@ -132,10 +132,11 @@ class PoolRow:
     largest: int  # the most submissions one call served
 
 
-def snapshot() -> list[PoolRow]:
-    """The models shared now, with their users and what their batching fronts have done (monitor, tests)."""
+def snapshot(model: Any = None) -> list[PoolRow]:
+    """The models shared now (or only ``model``'s row), with their users and what their batching fronts have
+    done (monitor, benchmarks, tests)."""
     with _lock:
-        entries = list(_entries.items())
+        entries = [(k, e) for k, e in _entries.items() if model is None or e.model is model]
     rows = []
     for key, entry in entries:
         stats = entry.front.stats if entry.front is not None else FrontStats()

@@ -14,14 +14,19 @@ shared:
 * :func:`batched` runs a shared model's inference through its
   :class:`BatchingFront`, as DeepStream's ``nvstreammux`` does for N cameras:
   the streams' threads each submit their frames and block; the first waiting
-  caller leads, collecting what the others submit until every stream using
-  the model has a request in, ``max_batch`` frames are waiting, or the oldest
-  request has waited ``gather_ms`` (default 5 ms), and then runs one inference
-  call for all of them and hands each caller its own results. A model with
-  one user (a single-source run) never waits. A stream that has failed or is
-  reconnecting submits nothing, so the others wait at most ``gather_ms`` for
-  it. When a batch fails, each request in it is run again alone, so a frame
-  that breaks the model fails only the stream that sent it.
+  caller leads, collecting what the others submit until every active stream
+  has a request in, ``max_batch`` frames are waiting, or the oldest request
+  has waited ``gather_ms`` (default 5 ms), and then runs one inference call
+  for all of them and hands each caller its own results.
+
+  A stream is active while it has submitted within the last ``active_s``
+  seconds (2 s): a single-source run never waits, and a stream that has
+  failed, is reconnecting or is paused holds the others up by at most
+  ``gather_ms`` per call, and not at all once it has been quiet for
+  ``active_s`` (a stage that holds the model without running it, such as a
+  heatmap's, never counts). When a batch fails, each request in it is run
+  again alone, so a frame that breaks the model fails only the stream that
+  sent it.
 
 No thread of its own: a leader is always a caller that wants results, and the
 next waiting caller takes over when it is done, so nothing is left running
@@ -39,6 +44,8 @@ from typing import Any, Callable, Hashable
 GATHER_MS = 5.0
 #: The most frames one inference call takes, by default (a request is never split, so one may exceed it).
 MAX_BATCH = 8
+#: A stream that has not submitted for this long (seconds) is no longer waited for, by default.
+ACTIVE_S = 2.0
 
 
 @dataclass
@@ -47,16 +54,18 @@ class PoolSettings:
 
     gather_ms: float = GATHER_MS
     max_batch: int = MAX_BATCH
+    active_s: float = ACTIVE_S
 
 
 settings = PoolSettings()
 
 
-def configure(*, gather_ms: float | None = None, max_batch: int | None = None) -> PoolSettings:
+def configure(*, gather_ms: float | None = None, max_batch: int | None = None,
+              active_s: float | None = None) -> PoolSettings:
     """Changes the batching settings for the process; returns them.
 
     Raises:
-        ValueError: a negative window or a batch below one frame.
+        ValueError: a negative window or quiet time, or a batch below one frame.
     """
     if gather_ms is not None:
         if gather_ms < 0:
@@ -66,6 +75,10 @@ def configure(*, gather_ms: float | None = None, max_batch: int | None = None) -
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         settings.max_batch = int(max_batch)
+    if active_s is not None:
+        if active_s < 0:
+            raise ValueError(f"active_s must be 0 or more, not {active_s}")
+        settings.active_s = float(active_s)
     return settings
 
 
@@ -104,14 +117,23 @@ def share(key: Hashable, load: Callable[[], Any]) -> Any:
 
 
 def release(model: Any) -> None:
-    """Forgets a user of a shared model; the last one frees it (a model the pool does not hold is ignored)."""
+    """Forgets a user of a shared model; the last one frees it (a model the pool does not hold is ignored).
+
+    Called on the thread that ran the model (a stage closes where it ran), so its front stops waiting for
+    that thread's frames at once.
+    """
     with _lock:
         for key, entry in list(_entries.items()):
             if entry.model is model:
                 entry.users -= 1
                 if entry.users <= 0:
                     del _entries[key]
-                return
+                front = entry.front
+                break
+        else:
+            return
+    if front is not None:
+        front.forget(threading.get_ident())
 
 
 def users(model: Any) -> int:
@@ -127,6 +149,7 @@ class PoolRow:
 
     key: Hashable
     users: int
+    active: int  # streams (calling threads) that ran it within the last active_s seconds
     calls: int  # inference calls its front made
     requests: int  # submissions (one stream's frames each) those calls served
     largest: int  # the most submissions one call served
@@ -139,8 +162,10 @@ def snapshot(model: Any = None) -> list[PoolRow]:
         entries = [(k, e) for k, e in _entries.items() if model is None or e.model is model]
     rows = []
     for key, entry in entries:
-        stats = entry.front.stats if entry.front is not None else FrontStats()
-        rows.append(PoolRow(key, entry.users, stats.calls, stats.requests, stats.largest))
+        front = entry.front
+        stats = front.stats if front is not None else FrontStats()
+        active = front.active_streams() if front is not None else 0
+        rows.append(PoolRow(key, entry.users, active, stats.calls, stats.requests, stats.largest))
     return rows
 
 
@@ -169,7 +194,7 @@ def batched(model: Any, run: Callable[[list], list], items: list) -> list:
     with _lock:
         entry = _find(model)
         if entry is not None and entry.front is None:
-            entry.front = BatchingFront(run, streams=lambda e=entry: e.users)
+            entry.front = BatchingFront(run)
         front = entry.front if entry is not None else None
     if front is None:
         return run(items)
@@ -200,19 +225,37 @@ class FrontStats:
 class BatchingFront:
     """Gathers concurrent callers' items into one call of ``run`` (see the module's docstring).
 
+    A stream is a calling thread (an engine's processing thread, or its stage's lane); each blocks until its
+    results come, so it has one request in at a time.
+
     Args:
         run: the batch function (items in, one result each out, in order).
-        streams: how many streams may submit (the model's users); the leader stops waiting once each has a
-            request in. Each caller blocks until its results come, so a stream has one request at a time.
     """
 
-    def __init__(self, run: Callable[[list], list], streams: Callable[[], int] = lambda: 1) -> None:
+    def __init__(self, run: Callable[[list], list]) -> None:
         self._run = run
-        self._streams = streams
         self._cond = threading.Condition()
         self._queue: list[_Request] = []
         self._leading = False  # a caller is gathering or running a batch
+        self._seen: dict[int, float] = {}  # calling thread -> when it last submitted
         self.stats = FrontStats()
+
+    def active_streams(self) -> int:
+        """The streams (calling threads) that submitted within the last ``active_s`` seconds."""
+        with self._cond:
+            return self._active(time.monotonic())
+
+    def forget(self, thread_id: int) -> None:
+        """Stops waiting for a thread's frames (its stage has closed)."""
+        with self._cond:
+            self._seen.pop(thread_id, None)
+            self._cond.notify_all()
+
+    def _active(self, now: float) -> int:
+        for ident, when in list(self._seen.items()):
+            if now - when > settings.active_s:
+                del self._seen[ident]
+        return len(self._seen)
 
     def run(self, items: list) -> list:
         """Runs items (one caller's, kept together) in the next batch; blocks until their results come.
@@ -222,6 +265,7 @@ class BatchingFront:
         """
         request = _Request(list(items))
         with self._cond:
+            self._seen[threading.get_ident()] = request.since
             self._queue.append(request)
             self._cond.notify_all()  # a leader waiting for the other streams counts this one
             while not request.done:
@@ -259,10 +303,10 @@ class BatchingFront:
             self._cond.notify_all()
 
     def _closed(self, deadline: float) -> bool:
-        """Whether the window closes: every stream has a request in, the batch is full, or time is up."""
+        """Whether the window closes: every active stream has a request in, the batch is full, or time is up."""
+        now = time.monotonic()
         waiting = sum(len(r.items) for r in self._queue)
-        return (len(self._queue) >= max(1, self._streams()) or waiting >= settings.max_batch
-                or time.monotonic() >= deadline)
+        return len(self._queue) >= self._active(now) or waiting >= settings.max_batch or now >= deadline
 
     def _take(self) -> list[_Request]:
         """The requests at the head of the queue that fit in one batch (always at least one)."""

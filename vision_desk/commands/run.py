@@ -100,26 +100,12 @@ def run(args: argparse.Namespace) -> int:
                     max_frames=args.max_frames, duration=args.duration)
     engine.start()
     reporter = _Progress(engine, args.max_frames)
-    try:
-        while not engine.join(0.25):
-            reporter.update()
-            reporter.warn(pipeline)
-    except KeyboardInterrupt:
-        print("\nstopping...", file=sys.stderr)
-        engine.stop()
-        engine.join(30)
+    wait_reporting(engine, lambda: (reporter.update(), reporter.warn(pipeline)))
     reporter.warn(pipeline)
     reporter.close()
     if engine.error:
         raise engine.error
-    s = engine.stats()
-    print(
-        f"done: {s.frames_out} frames in {s.elapsed_s:.1f} s ({s.frames_out / max(s.elapsed_s, 1e-9):.1f} fps), "
-        f"dropped {s.dropped}, latency {s.latency_ms:.0f} ms"
-        + (f", recorded {args.record}" if args.record else "")
-        + (f", exported {args.export}" if args.export else ""),
-        file=sys.stderr,
-    )
+    print(f"done: {done_words(engine.stats(), args.record, args.export)}", file=sys.stderr)
     if pipeline.failures:
         print(f"warning: {pipeline.failures} stage failure{'s' if pipeline.failures > 1 else ''} in this run "
               "(printed above as they came)", file=sys.stderr)
@@ -147,27 +133,35 @@ def run_many(args: argparse.Namespace, spec: PipelineSpec, sources: list[str], s
                         realtime=bool(args.live), max_frames=args.max_frames, duration=args.duration,
                         stage_errors=stage_errors).start()
     status = _StatusLine()
-    try:
-        while not multi.join(0.25):
-            status.update(multi)
-    except KeyboardInterrupt:
-        print("\nstopping...", file=sys.stderr)
-        multi.stop()
-        multi.join(30)
+    wait_reporting(multi, lambda: status.update(multi))
     status.update(multi)
     status.close()
     for stream in multi.streams:
-        s = stream.stats()
         if stream.error:
             print(f"error: {stream.label}: {stream.error}", file=sys.stderr)
-        print(f"done: {stream.label}: {s.frames_out} frames in {s.elapsed_s:.1f} s "
-              f"({s.frames_out / max(s.elapsed_s, 1e-9):.1f} fps), dropped {s.dropped}, latency {s.latency_ms:.0f} ms"
-              + (f", recorded {stream.record}" if stream.record else "")
-              + (f", exported {stream.export}" if stream.export else ""), file=sys.stderr)
+        print(f"done: {stream.label}: {done_words(stream.stats(), stream.record, stream.export)}", file=sys.stderr)
         if stream.failures:
             print(f"warning: {stream.label}: {stream.failures} stage failure{'s' if stream.failures > 1 else ''} "
                   "(printed above as they came)", file=sys.stderr)
     return 1 if any(stream.error for stream in multi.streams) else 0
+
+
+def wait_reporting(runner, report) -> None:  # noqa: ANN001 - an Engine or MultiEngine, started; a callable
+    """Waits for the run to end, calling ``report()`` four times a second; Ctrl+C stops it (30 s to close)."""
+    try:
+        while not runner.join(0.25):
+            report()
+    except KeyboardInterrupt:
+        print("\nstopping...", file=sys.stderr)
+        runner.stop()
+        runner.join(30)
+
+
+def done_words(s, record: object, export: object) -> str:  # noqa: ANN001 - a StatsSnapshot
+    """What a finished run did, for its ``done:`` line."""
+    return (f"{s.frames_out} frames in {s.elapsed_s:.1f} s ({s.frames_out / max(s.elapsed_s, 1e-9):.1f} fps), "
+            f"dropped {s.dropped}, latency {s.latency_ms:.0f} ms"
+            + (f", recorded {record}" if record else "") + (f", exported {export}" if export else ""))
 
 
 class _StatusLine:

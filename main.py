@@ -1,4 +1,5 @@
-"""`python main.py` opens Vision Desk on its built-in demo source (the same as `vision-desk`)."""
+"""`python main.py [SOURCE] [--pipeline F]` opens Vision Desk (on its built-in demo source by default), the same as
+`vision-desk [SOURCE] [--pipeline F]` and `vision-desk gui ...`; `python main.py COMMAND ...` runs a command."""
 
 import sys
 

@@ -127,11 +127,11 @@ def test_batch_exit_code_reflects_failures(tmp_path: Path, clip_300: Path) -> No
 
 @pytest.mark.parametrize("args", [
     ["demo:", "rtsp://cam:secret@host/x"],  # a source opens the app, which takes one source
-    ["run", "rtsp://cam:secret@host/x", "extra-arg"],  # unrecognized arguments
+    ["stages", "rtsp://cam:secret@host/x"],  # unrecognized arguments (run takes several sources)
     ["run", "--max-frames", "rtsp://cam:secret@host/x"],  # invalid int value
     ["run", "demo:", "--no-such-option", "http://u:secret@host/v?token=secret"],
-    ["run", "demo:", "rtsp://cam:my secret@host/x"],  # a space in the password ends a URI in free text
-    ["run", "demo:", "rtsp://cam:it's-secret@host/x"],  # so does a quote
+    ["stages", "rtsp://cam:my secret@host/x"],  # a space in the password ends a URI in free text
+    ["stages", "rtsp://cam:it's-secret@host/x"],  # so does a quote
     ["run", "demo:", "--record=rtsp://cam:secret@host/x", "--live", "--lossless"],  # not allowed with
     ["teach", "train", "set", "--out", "m", "--mode", "http://u:secret@host/x"],  # a sub-sub-command's choices
     ["teach", "capture", "rtsp://cam:secret@host/x", "--class", "a", "--out", "o", "--every", "x"],

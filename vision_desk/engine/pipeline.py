@@ -78,6 +78,15 @@ def load_spec(path: str | Path) -> PipelineSpec:
     return spec_from_dict(read_yaml(path, "pipeline file", PipelineError), str(path))
 
 
+def preset_source(source: str, path: Path) -> str:
+    """A pipeline file's ``source:``, a relative file path taken from the file's folder when it is there (the app
+    and ``vision-desk run`` alike)."""
+    beside = path.parent / source
+    if "://" not in source and not Path(source).is_absolute() and beside.exists():
+        return str(beside)
+    return source
+
+
 def spec_from_dict(data: Any, where: str = "pipeline") -> PipelineSpec:
     """Validates a parsed pipeline (a dict as in the YAML file)."""
     if not isinstance(data, dict) or not isinstance(data.get("stages"), list):

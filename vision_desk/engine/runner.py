@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable
 
 from vision_desk.engine.annotate import annotate as draw_overlays
 from vision_desk.engine.capture import END, CaptureError, CaptureThread
@@ -21,6 +21,17 @@ from vision_desk.engine.sources import Source, open_source
 from vision_desk.engine.stats import StatsCollector, StatsSnapshot
 from vision_desk.errors import SourceError, VisionDeskError
 from vision_desk.weights import device_label
+
+
+def wait_or_stop(runner: "Engine | Any") -> None:
+    """Waits for a started runner (an :class:`Engine`, a :class:`~vision_desk.engine.multi.MultiEngine`) to
+    finish; Ctrl+C stops it and gives it 30 s to close its outputs."""
+    try:
+        while not runner.join(0.2):
+            pass
+    except KeyboardInterrupt:
+        runner.stop()
+        runner.join(30)
 
 
 class Engine:
@@ -112,13 +123,7 @@ class Engine:
 
     def run(self) -> StatsSnapshot:
         """Starts, waits until the source ends (or a limit is hit) and raises the run's error, if any."""
-        self.start()
-        try:
-            while not self.join(0.2):
-                pass
-        except KeyboardInterrupt:
-            self.stop()
-            self.join(30)
+        wait_or_stop(self.start())
         if self.error:
             raise self.error
         return self.stats()

@@ -21,7 +21,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMenu,
                                QPushButton, QScrollArea, QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
-from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec, load_spec, validate_params
+from vision_desk.engine.pipeline import Pipeline, PipelineSpec, StageSpec, load_spec, preset_source, validate_params
 from vision_desk.engine.stage import stage_class
 from vision_desk.errors import VisionDeskError
 from vision_desk.gui.param_panel import ParamPanel
@@ -409,11 +409,3 @@ def preset_dir_or_home() -> Path:
         return pipelines_dir()
     except FileNotFoundError:
         return Path.home()
-
-
-def preset_source(source: str, path: Path) -> str:
-    """A pipeline file's ``source:``, a relative file path taken from the file's folder when it is there."""
-    beside = path.parent / source
-    if "://" not in source and not Path(source).is_absolute() and beside.exists():
-        return str(beside)
-    return source

@@ -12,6 +12,7 @@ functions explain.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -39,18 +40,38 @@ def imagenet_arch(model: str) -> str | None:
     return next((arch for arch, b in BACKBONES.items() if b.manifest == model), None)
 
 
+def _shared(kind: str, path: Path, device: str, load: Any) -> Any:
+    """The network for (kind, file, its stamp, device) from the process's model pool, loaded on first use: the
+    classify stages of several streams (or of one pipeline) share one copy. The stamp makes a model retrained in
+    place a new entry."""
+    from vision_desk.engine import model_pool
+    from vision_desk.engine.watch import file_stamp
+
+    return model_pool.share((kind, str(Path(path).resolve()), file_stamp(path), device), load)
+
+
+def _batched(model: Any, run: Any, images: list[np.ndarray], classes: int) -> np.ndarray:
+    """Probabilities of crops, run with the crops other streams submit to the same shared network meanwhile
+    (``run``: the shared network's own batch function, never a runner's, which may close first)."""
+    from vision_desk.engine import model_pool
+
+    if not images:
+        return np.zeros((0, classes), np.float32)
+    return np.stack(model_pool.batched(model, lambda crops: list(run(crops)), list(images)))
+
+
 class TaughtRunner:
     """A taught model folder."""
 
     def __init__(self, folder: Path, device: str) -> None:
         from vision_desk.teach.model import TaughtClassifier
 
-        self._classifier = TaughtClassifier(folder, device)
+        self._classifier = _shared("taught", folder, device, lambda: TaughtClassifier(folder, device))
         self.labels = self._classifier.labels
         self.path = folder
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
-        return self._classifier.probabilities(images)
+        return _batched(self._classifier, self._classifier.probabilities, images, len(self.labels))
 
     def explainer(self) -> Any:
         from vision_desk.stages.classify.gradcam import taught_classifier
@@ -58,7 +79,11 @@ class TaughtRunner:
         return taught_classifier(self.path)
 
     def close(self) -> None:
-        pass
+        from vision_desk.engine import model_pool
+
+        if self._classifier is not None:
+            model_pool.release(self._classifier)
+            self._classifier = None
 
 
 class UltralyticsRunner:
@@ -101,27 +126,37 @@ class ImageNetRunner:
     def __init__(self, arch: str, weights: Path, device: str, manifest: str) -> None:
         from vision_desk.stages.classify.gradcam import torchvision_classifier
 
-        self._net = torchvision_classifier(arch, weights, device, manifest)
+        self._build = lambda: torchvision_classifier(arch, weights, device, manifest)
+        self._net = _shared(f"imagenet-{arch}", weights, device, self._build)
         self._device = device
         self.labels = self._net.labels
         self.path = weights
 
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
-        import torch
-
-        from vision_desk.teach.model import softmax
-
-        if not images:
-            return np.zeros((0, len(self.labels)), np.float32)
-        with torch.no_grad():
-            batch = torch.cat([self._net.tensor(image) for image in images]).to(self._device)
-            return softmax(self._net.module(batch).float().cpu().numpy())
+        # the batch function depends on the shared network alone: the front keeps it after this runner closes
+        return _batched(self._net, partial(_imagenet_probabilities, self._net, self._device), images, len(self.labels))
 
     def explainer(self) -> Any:
-        return self._net
+        """A network of its own: Grad-CAM hooks its layers, and hooks on the shared one would also fire for the
+        passes other streams run on it."""
+        return self._build()
 
     def close(self) -> None:
-        pass
+        from vision_desk.engine import model_pool
+
+        if self._net is not None:
+            model_pool.release(self._net)
+            self._net = None
+
+
+def _imagenet_probabilities(net: Any, device: str, images: list[np.ndarray]) -> np.ndarray:
+    import torch
+
+    from vision_desk.teach.model import softmax
+
+    with torch.no_grad():
+        batch = torch.cat([net.tensor(image) for image in images]).to(device)
+        return softmax(net.module(batch).float().cpu().numpy())
 
 
 def open_classifier(model: str, device: str) -> Classifier:

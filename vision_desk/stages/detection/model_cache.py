@@ -10,7 +10,9 @@
   :class:`LoadedModel` to every stage that asks with the same key;
   :func:`acquire_openvino_detector` does the same for the PyTorch-free
   OpenVINO runner of detection and pose exports; :func:`release` drops either when
-  the last user closes.
+  the last user closes. Both keep their models in the process's one pool
+  (:mod:`vision_desk.engine.model_pool`), whose batching front gathers the
+  frames several streams submit to one model into one inference call.
 * :func:`model_info` tells a ``.pt`` model's task and classes, from a small
   file cached beside its exports, so a CPU run on a cached export never
   imports PyTorch.
@@ -27,12 +29,12 @@ import os
 import shutil
 import sys
 import tempfile
-import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vision_desk.engine import model_pool
 from vision_desk.errors import MissingModel, ModelMissingError, VisionDeskError
 from vision_desk.models import refetch_advice, refused_code, unsafe_model_message
 from vision_desk.stages.detection.export_meta import export_metadata
@@ -121,29 +123,31 @@ class LoadedModel:
     kpt_shape: tuple[int, int] | None = None
     fixed_shape: tuple[int, int] | None = None  # a static export's input (h, w); None: any size
     imgsz: int = DEFAULT_IMGSZ  # the size it was trained (.pt) or exported (other formats) at: what Ultralytics runs it at
-    users: int = 0
     warmed: set = field(default_factory=set)
     #: (network copy, lock) for heatmaps, made on first use (vision_desk.stages.classify.explain.private_network)
     explainer: Any = field(default=None, repr=False, compare=False)
 
     def predict(self, images: list, **kwargs: Any) -> list:
-        """Runs Ultralytics' predictor on a list of BGR frames as one batch."""
+        """Runs Ultralytics' predictor on a list of BGR frames as one batch, with the frames other streams
+        sharing the model submit meanwhile (:func:`model_pool.batched`; the front also keeps two streams from
+        calling the predictor at once, which Ultralytics' predictor does not allow)."""
+        return model_pool.batched(self, self._predict_items, [(image, kwargs) for image in images])
+
+    def _predict_items(self, items: list[tuple[Any, dict[str, Any]]]) -> list:
+        """(frame, predict options) pairs in, one Ultralytics result each out: one predictor call per run of
+        frames with the same options and size (frames of one size batch; another size is letterboxed apart)."""
         extra = {"quantize": 16} if self.half else {}
-        return self.yolo.predict(images, device=self.device, verbose=False, stream=False, save=False, **extra, **kwargs)
-
-
-_models: dict[tuple, Any] = {}  # LoadedModel or OpenVINODetector, each with a ``users`` count
-_lock = threading.Lock()
-
-
-def _shared(key: tuple, load: Any) -> Any:
-    """The model kept under key, loaded by ``load()`` on first use; one more user counted."""
-    with _lock:
-        model = _models.get(key)
-        if model is None:
-            model = _models[key] = load()
-        model.users += 1
-        return model
+        out: list = []
+        start = 0
+        while start < len(items):
+            image, kwargs = items[start]
+            end = start + 1
+            while end < len(items) and items[end][1] == kwargs and items[end][0].shape == image.shape:
+                end += 1
+            out += self.yolo.predict([im for im, _ in items[start:end]], device=self.device, verbose=False,
+                                     stream=False, save=False, **extra, **kwargs)
+            start = end
+        return out
 
 
 def model_format(path: Path) -> str:
@@ -167,7 +171,7 @@ def acquire(path: Path, device: str, half: bool, *, label: str | None = None) ->
     half = half and half_allowed(device)
     # the file's stamp is part of the key: a model retrained at the same path is a new model, not the cached one
     key = (str(Path(path).resolve()), file_stamp(path), device, half)
-    return _shared(key, lambda: _load(Path(path), device, half, label or Path(path).name))
+    return model_pool.share(key, lambda: _load(Path(path), device, half, label or Path(path).name))
 
 
 def acquire_openvino_detector(folder: Path, *, label: str | None = None) -> Any:
@@ -180,23 +184,13 @@ def acquire_openvino_detector(folder: Path, *, label: str | None = None) -> Any:
             raise VisionDeskError(f"{label or folder} is not a static-shape detection or pose export; run it with backend 'pytorch' instead.")
         return OpenVINODetector(Path(folder), meta)
 
-    return _shared((str(Path(folder).resolve()), "openvino-detector"), load)
+    return model_pool.share((str(Path(folder).resolve()), "openvino-detector"), load)
 
 
-def release(model: Any) -> None:
-    """Forgets a user of the model; the last one frees it."""
-    with _lock:
-        model.users -= 1
-        if model.users <= 0:
-            for key, value in list(_models.items()):
-                if value is model:
-                    del _models[key]
-
-
-def loaded_count() -> int:
-    """How many distinct models are loaded now (tests check sharing with it)."""
-    with _lock:
-        return len(_models)
+#: Forgets a user of a model from acquire*; the last one frees it.
+release = model_pool.release
+#: How many distinct models the process has loaded now (tests check sharing with it).
+loaded_count = model_pool.loaded_count
 
 
 def _load(path: Path, device: str, half: bool, label: str) -> LoadedModel:

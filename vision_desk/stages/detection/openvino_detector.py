@@ -130,7 +130,6 @@ class OpenVINODetector:
         self.nc = len(meta["names"])
         kpt = meta.get("kpt_shape") if meta.get("task") == "pose" else None
         self.kpt_shape: tuple[int, int] | None = (int(kpt[0]), int(kpt[1])) if kpt else None
-        self.users = 0
         core = ov.Core()
         if os.access(folder, os.W_OK):  # our exports live in writable folders; a read-only copy just compiles each time
             core.set_property({"CACHE_DIR": str(Path(folder) / "compiled")})
@@ -165,7 +164,16 @@ class OpenVINODetector:
         return self._queue
 
     def raw(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        """The network's output (4 + classes, anchors) for each frame."""
+        """The network's output (4 + classes, anchors) for each frame.
+
+        Where the detector is shared (:func:`model_pool.share`), the frames other streams submit meanwhile
+        run in the same call, as concurrent requests.
+        """
+        from vision_desk.engine import model_pool
+
+        return model_pool.batched(self, self._raw_now, images)
+
+    def _raw_now(self, images: list[np.ndarray]) -> list[np.ndarray]:
         inputs = [letterbox(im, self.input_hw)[None] for im in images]
         with self._lock:
             if len(inputs) == 1:

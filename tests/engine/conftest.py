@@ -7,7 +7,7 @@ import pytest
 
 from tests.media import moving_object_frames, skimage_bgr, write_clip
 
-from tests.servers.rtsp import RtspServer, rtsp_available
+from vision_desk.benchmarks.servers.rtsp import RtspServer, rtsp_available
 
 
 @pytest.fixture()

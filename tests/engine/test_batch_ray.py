@@ -114,7 +114,7 @@ def test_resume_after_the_driver_is_killed_finishes_only_what_is_missing(cluster
 
 
 def test_an_unreachable_cluster_is_one_sentence(tmp_path: Path, long_clips: Path) -> None:
-    from tests.servers.rtsp import free_port
+    from vision_desk.benchmarks.servers.rtsp import free_port
 
     pipeline = tmp_path / "motion.yaml"
     pipeline.write_text(yaml.safe_dump(SPEC.as_dict()))

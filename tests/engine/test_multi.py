@@ -144,7 +144,7 @@ def test_four_cameras_demo_and_a_file_one_camera_drops_and_comes_back(clip_300: 
     """Four RTSP servers, demo: and a file in one process with a shared detector: a killed server leaves the others'
     frame counts growing and its stream reconnects when it is back; every output is named after its source with
     no password in it; no thread is left after closing."""
-    from tests.servers.rtsp import RtspServer, rtsp_available
+    from vision_desk.benchmarks.servers.rtsp import RtspServer, rtsp_available
 
     reason = rtsp_available()
     if reason:

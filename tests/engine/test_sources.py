@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import random
 import time
 from pathlib import Path
@@ -78,7 +77,7 @@ def test_corrupt_file_fails_with_one_sentence(tmp_path: Path) -> None:
 
 
 def test_dead_stream_fails_fast() -> None:
-    from tests.servers.rtsp import free_port
+    from vision_desk.benchmarks.servers.rtsp import free_port
 
     # A refused connection fails on the first try, without waiting out the open timeout (compared with that
     # setting, not with a number of seconds a loaded machine could pass) and without a reconnect schedule.
@@ -159,47 +158,21 @@ def test_rtsp_frames_arrive_then_reconnect(rtsp_server, tmp_path: Path) -> None:
     assert "s3cret" not in export.read_text()
 
 
-def open_fds_and_threads() -> tuple[int, int]:
-    return len(os.listdir("/proc/self/fd")), len(os.listdir("/proc/self/task"))
-
-
 @pytest.mark.rtsp
 @pytest.mark.slow  # about 20 s: three real outages of 2 to 4 s
 def test_rtsp_resumes_within_3_s_of_the_servers_return_every_time(rtsp_server) -> None:
     """Three outages of 2 to 4 s: each time the frames come back within 3 s of the server being up again (a bound
     on the retry schedule with a wide margin: about 1.5 s was measured on a loaded 2-core machine; the old
-    doubling backoff took up to 6 s), and no thread or file descriptor is left behind by the failed tries."""
-    arrivals: list[float] = []
-    engine = Engine(rtsp_server.url, Pipeline(), on_frame=lambda frame: arrivals.append(time.monotonic()),
-                    annotate=False).start()
-    resumed_after: list[float] = []
-    try:
-        assert wait_for(lambda: len(arrivals) >= 5, 20), "no frames from the RTSP server"
-        before = open_fds_and_threads()
-        for outage in (2.0, 3.0, 4.0):
-            dropped = time.monotonic()
-            rtsp_server.stop()
-            assert wait_for(lambda: engine.source.status.state == SourceState.RECONNECTING, 10)
-            time.sleep(max(0.0, dropped + outage - time.monotonic()))  # the outage itself is what is tested
-            rtsp_server.start()
-            up = time.monotonic()
-            assert wait_for(lambda: arrivals[-1] > up, 10), f"no frames within 10 s of the server's return ({outage} s outage)"
-            resumed_after.append(next(t for t in arrivals if t > up) - up)
-            assert wait_for(lambda: len([t for t in arrivals if t > up]) >= 5, 10)
-        after = open_fds_and_threads()
-    finally:
-        engine.stop()
-        assert engine.join(15)
-    assert engine.error is None
-    assert all(delay < 3.0 for delay in resumed_after), f"resumed {resumed_after} s after the server came back"
-    assert after[0] <= before[0] + 2 and after[1] <= before[1] + 2, f"(fds, threads) {before} -> {after}"
+    doubling backoff took up to 6 s), and no thread or file descriptor is left behind by the failed tries.
+    ``vision-desk bench --only reconnect`` runs the same measurement over 20 cycles."""
+    from vision_desk.benchmarks.reconnect import outage_cycles
 
-
-def wait_for(condition, timeout: float) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + timeout
-    while not condition() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return bool(condition())
+    (threads, files), cycles = outage_cycles(rtsp_server, (2.0, 3.0, 4.0))
+    resumed_after = [c.resumed_after_s for c in cycles]
+    assert all(d is not None and d < 3.0 for d in resumed_after), f"resumed {resumed_after} s after the server came back"
+    last = cycles[-1]
+    assert last.open_files <= files + 2 and last.threads <= threads + 2, \
+        f"(fds, threads) {(files, threads)} -> {(last.open_files, last.threads)}"
 
 
 def test_screen_capture_on_a_virtual_display(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ import av
 import numpy as np
 import pytest
 
-from tests.servers.rtsp import free_port
+from vision_desk.benchmarks.servers.rtsp import free_port
 from tests.servers.web_video import WebVideoHandler
 from vision_desk.engine.pipeline import Pipeline
 from vision_desk.engine.runner import Engine

@@ -84,7 +84,7 @@ def test_batch_processes_a_list_of_a_file_and_a_web_video(qtbot, tmp_path: Path,
 
 def test_an_unreachable_ray_cluster_is_one_sentence_and_the_dialog_goes_on(qtbot, tmp_path: Path, small_clip: Path,
                                                                            settings) -> None:  # noqa: ANN001
-    from tests.servers.rtsp import free_port
+    from vision_desk.benchmarks.servers.rtsp import free_port
 
     inputs = tmp_path / "in"
     inputs.mkdir()

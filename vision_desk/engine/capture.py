@@ -210,7 +210,7 @@ class CaptureThread:
             self._abandoned.append(self._thread)
             self.replaced += 1
             source.set_state(SourceState.RECONNECTING, f"{source.name} stalled (no answer for {limit:.0f} s); "
-                             "reconnecting with a new reader", reconnects=source.status.reconnects + 1)
+                             "reconnecting with a new reader")
             reader = threading.Thread(target=self._run, args=(self._epoch, True), name=f"capture:{source.name}",
                                       daemon=True)
             reader.start()

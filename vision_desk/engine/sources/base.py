@@ -79,7 +79,7 @@ class SourceStatus:
     state: SourceState
     message: str = ""
     since: float = 0.0
-    reconnects: int = 0
+    reconnects: int = 0  # times the source came back (RECONNECTING -> RUNNING), not the attempts it took
 
 
 class Source:
@@ -110,14 +110,13 @@ class Source:
         with self._lock:
             return self._status
 
-    def set_state(self, state: SourceState, message: str = "", reconnects: int | None = None) -> None:
+    def set_state(self, state: SourceState, message: str = "") -> None:
         with self._lock:
             old = self._status
             if state != old.state and state not in _TRANSITIONS[old.state]:
                 raise RuntimeError(f"source state cannot go from {old.state.value} to {state.value}")
-            self._status = SourceStatus(
-                state, message, time.monotonic(), old.reconnects if reconnects is None else reconnects
-            )
+            came_back = old.state is SourceState.RECONNECTING and state is SourceState.RUNNING
+            self._status = SourceStatus(state, message, time.monotonic(), old.reconnects + came_back)
 
     def reconnect(self, connect: Callable[[], bool], attempts: int | None = None,
                   delays: Iterable[float] | None = None) -> bool:
@@ -133,8 +132,7 @@ class Source:
             attempt += 1
             delay = next(waits)
             self.set_state(SourceState.RECONNECTING,
-                           f"{self.name} dropped; reconnecting (attempt {attempt}, next in {delay:.1f} s)",
-                           reconnects=self.status.reconnects + 1)
+                           f"{self.name} dropped; reconnecting (attempt {attempt}, next in {delay:.1f} s)")
             if self._interrupt.wait(delay):
                 return False
             if connect():

@@ -1,4 +1,4 @@
-"""Starts and stops the real GStreamer RTSP server (tests/servers/rtsp_server.py) on 127.0.0.1."""
+"""Starts and stops the real GStreamer RTSP server (``rtsp_server.py`` beside this file) on 127.0.0.1."""
 
 from __future__ import annotations
 

@@ -26,6 +26,8 @@ from vision_desk.engine.sources.base import Source
 MAX_SLOPE_MB_PER_H = 5.0
 #: ... and the last tenth's latency p95 may be at most this many times the first tenth's.
 MAX_LATENCY_RATIO = 1.2
+#: In the app, the GUI thread may be at most this late after warm-up: a longer stall is a window the user sees freeze.
+MAX_GUI_LATE_MS = 500.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,10 @@ class SoakSample:
     threads: int
     open_files: int
     source_state: str
+    #: In the app only (``soak --gui``): frames painted on screen, and the GUI event loop's worst lateness since
+    #: the last sample (what a user feels as a frozen window; see gui/loop_probe.py).
+    frames_shown: int | None = None
+    gui_late_max_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -53,8 +59,10 @@ class SoakVerdict:
     latency_last_ms: float
     threads_added: int
     open_files_added: int
+    gui_late_max_ms: float | None = None  # in the app only
     max_slope_mb_per_h: float = MAX_SLOPE_MB_PER_H
     max_latency_ratio: float = MAX_LATENCY_RATIO
+    max_gui_late_ms: float = MAX_GUI_LATE_MS
 
     @property
     def latency_ratio(self) -> float:
@@ -68,6 +76,14 @@ class SoakVerdict:
     def latency_flat(self) -> bool:
         return self.latency_ratio <= self.max_latency_ratio
 
+    @property
+    def gui_responsive(self) -> bool:
+        return self.gui_late_max_ms is None or self.gui_late_max_ms <= self.max_gui_late_ms
+
+    @property
+    def passed(self) -> bool:
+        return self.memory_flat and self.latency_flat and self.gui_responsive
+
     def lines(self) -> list[str]:
         """The verdict for people: one line per measure, with its bound."""
         return [
@@ -76,7 +92,9 @@ class SoakVerdict:
             f"latency p95: {self.latency_first_ms:.0f} ms in the first tenth, {self.latency_last_ms:.0f} ms in the last "
             f"({self.latency_ratio:.2f}x; {'flat' if self.latency_flat else 'DRIFTING'}; bound {self.max_latency_ratio:g}x)",
             f"threads {self.threads_added:+d}, open files {self.open_files_added:+d} from the end of warm-up to the end",
-        ]
+        ] + ([] if self.gui_late_max_ms is None else [
+            f"GUI event loop: at most {self.gui_late_max_ms:.0f} ms late after warm-up "
+            f"({'responsive' if self.gui_responsive else 'FROZE'}; bound {self.max_gui_late_ms:g} ms)"])
 
 
 def resident_mb() -> float:
@@ -96,6 +114,15 @@ def open_files() -> int:
         return len(os.listdir("/proc/self/fd"))
     except OSError:
         return -1
+
+
+def threads() -> int:
+    """Threads of this process, native ones included (FFmpeg's decoders, OpenMP's pool): /proc/self/task where it
+    exists, else the Python threads only."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
 
 
 def slope_per_hour(times_s: list[float], values: list[float]) -> float:
@@ -119,7 +146,16 @@ def judge(samples: list[SoakSample], warmup_s: float) -> SoakVerdict:
         latency_last_ms=p95(settled[-tenth:]),
         threads_added=settled[-1].threads - settled[0].threads,
         open_files_added=settled[-1].open_files - settled[0].open_files,
+        gui_late_max_ms=max((s.gui_late_max_ms for s in settled if s.gui_late_max_ms is not None), default=None),
     )
+
+
+def take_sample(engine: Engine, t_s: float, **app: float | int | None) -> SoakSample:
+    """What ``engine`` looks like now, ``t_s`` seconds into the run (``app``: the app-only fields)."""
+    stats, status = engine.stats(), engine.source.status
+    return SoakSample(round(t_s, 2), round(resident_mb(), 1), stats.frames_out, round(stats.fps_out, 2),
+                      round(stats.latency_p95_ms, 1), stats.dropped, status.reconnects, threads(), open_files(),
+                      stats.source_state, **app)
 
 
 def soak(source: Source, pipeline: Pipeline, seconds: float, *, interval_s: float = 10.0,
@@ -139,13 +175,9 @@ def soak(source: Source, pipeline: Pipeline, seconds: float, *, interval_s: floa
             ended = engine.join(max(0.0, min(next_at, started + seconds) - time.monotonic()))
             now = time.monotonic()
             if now >= next_at or ended or now - started >= seconds:
-                stats, status = engine.stats(), source.status
-                sample = SoakSample(round(now - started, 2), round(resident_mb(), 1), stats.frames_out,
-                                    round(stats.fps_out, 2), round(stats.latency_p95_ms, 1), stats.dropped,
-                                    status.reconnects, threading.active_count(), open_files(), stats.source_state)
-                samples.append(sample)
+                samples.append(take_sample(engine, now - started))
                 if on_sample:
-                    on_sample(sample)
+                    on_sample(samples[-1])
                 next_at += interval_s
             if ended or now - started >= seconds or (stop is not None and stop.is_set()):
                 break
@@ -160,5 +192,6 @@ def soak(source: Source, pipeline: Pipeline, seconds: float, *, interval_s: floa
 def report(source_name: str, pipeline_name: str, samples: list[SoakSample], verdict: SoakVerdict) -> dict:
     """The whole run as a JSON-ready dict (the source name masked by the caller)."""
     return {"source": source_name, "pipeline": pipeline_name, "samples": [asdict(s) for s in samples],
-            "verdict": {**asdict(verdict), "latency_ratio": verdict.latency_ratio,
-                        "memory_flat": verdict.memory_flat, "latency_flat": verdict.latency_flat}}
+            "verdict": {**asdict(verdict), "latency_ratio": verdict.latency_ratio, "memory_flat": verdict.memory_flat,
+                        "latency_flat": verdict.latency_flat, "gui_responsive": verdict.gui_responsive,
+                        "passed": verdict.passed}}

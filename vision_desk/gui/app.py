@@ -13,11 +13,15 @@ import argparse
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 from vision_desk.cli import MaskingParser
 from vision_desk.commands.gui import add_arguments
 from vision_desk.engine.pipeline import PipelineSpec, StageSpec, load_spec
 from vision_desk.errors import VisionDeskError
+
+if TYPE_CHECKING:
+    from vision_desk.gui.main_window import MainWindow
 
 DEFAULT_PRESET = "motion"
 
@@ -41,8 +45,9 @@ def main(argv: list[str]) -> int:
     return run_app(build_parser().parse_args(argv))
 
 
-def run_app(args: argparse.Namespace) -> int:
-    """Runs the app with parsed options (see :func:`add_arguments`)."""
+def run_app(args: argparse.Namespace, on_window: Callable[[MainWindow], None] | None = None) -> int:
+    """Runs the app with parsed options (see :func:`add_arguments`); ``on_window`` is called with the window once it
+    is shown (``vision-desk soak --gui`` watches it from there)."""
     from PySide6.QtCore import QTimer
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
@@ -75,6 +80,8 @@ def run_app(args: argparse.Namespace) -> int:
     source = args.source or spec.source or (None if args.layout else "demo:")
     window = MainWindow(settings, source, spec)
     window.show()
+    if on_window is not None:
+        on_window(window)
     if args.layout:
         from vision_desk.gui.layouts import layout_path
 

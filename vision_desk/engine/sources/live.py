@@ -118,8 +118,27 @@ class StreamSource(Source):
             self._cap = None
 
 
+#: Failed reads in a row (0.1 s apart) after which a camera counts as gone and is reopened: a driver hiccup is a
+#: read or two, an unplugged camera fails every read.
+CAMERA_FAILED_READS = 10
+
+
+def _camera_present(index: int) -> bool:
+    """Whether camera ``index`` can be asked for at all: on Linux its device node exists (it goes when the camera is
+    unplugged and comes back when it is plugged in again); elsewhere only opening it tells."""
+    return not _on_linux() or os.path.exists(f"/dev/video{index}")
+
+
+def _on_linux() -> bool:
+    return os.name == "posix" and os.uname().sysname == "Linux"
+
+
 class WebcamSource(Source):
-    """A local camera by index, with optional ``?width=&height=&fps=``."""
+    """A local camera by index, with optional ``?width=&height=&fps=``.
+
+    A camera that stops delivering (unplugged, or its driver restarted) is reopened with the same waits as a
+    network stream (:meth:`Source.reconnect`), until it is back or the run is stopped.
+    """
 
     live = True
 
@@ -132,13 +151,22 @@ class WebcamSource(Source):
 
     def open(self) -> None:
         self.set_state(SourceState.CONNECTING)
-        backend = cv2.CAP_V4L2 if os.name == "posix" and os.uname().sysname == "Linux" else cv2.CAP_ANY
-        if backend == cv2.CAP_V4L2 and not os.path.exists(f"/dev/video{self.index}"):
-            self._fail()
-        cap = cv2.VideoCapture(self.index, backend)
+        if not self._connect():
+            msg = (f"no camera at index {self.index}: check that it is connected and not in use by another program, "
+                   "or try another index.")
+            self.set_state(SourceState.FAILED, msg)
+            raise SourceError(msg)
+        self._t0 = time.monotonic()
+        self.set_state(SourceState.RUNNING)
+
+    def _connect(self) -> bool:
+        """Opens the camera with the URL's settings; False when it is not there (or not back yet)."""
+        if not _camera_present(self.index):
+            return False
+        cap = cv2.VideoCapture(self.index, cv2.CAP_V4L2 if _on_linux() else cv2.CAP_ANY)
         if not cap.isOpened():
             cap.release()
-            self._fail()
+            return False
         opts = self.uri.options
         for key, prop in (("width", cv2.CAP_PROP_FRAME_WIDTH), ("height", cv2.CAP_PROP_FRAME_HEIGHT), ("fps", cv2.CAP_PROP_FPS)):
             if key in opts:
@@ -148,26 +176,20 @@ class WebcamSource(Source):
         fps = cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 0 < fps < 1000 else 30.0
         self.size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self._t0 = time.monotonic()
-        self.set_state(SourceState.RUNNING)
-
-    def _fail(self) -> None:
-        msg = f"no camera at index {self.index}: check that it is connected and not in use by another program, or try another index."
-        self.set_state(SourceState.FAILED, msg)
-        raise SourceError(msg)
+        self._failures = 0
+        return True
 
     def read(self) -> tuple[np.ndarray, float] | None:
-        assert self._cap is not None
         while not self._interrupt.is_set():
-            ok, image = self._cap.read()
-            if ok:
+            ok, image = self._cap.read() if self._cap is not None else (False, None)
+            if ok and image is not None:
                 self._failures = 0
-                return image, time.monotonic() - self._t0
+                return image, time.monotonic() - self._t0  # one clock across reopenings: times keep rising
             self._failures += 1
-            if self._failures > 50:
-                msg = f"camera {self.index} stopped delivering frames; it may have been unplugged."
-                self.set_state(SourceState.FAILED, msg)
-                raise SourceError(msg)
+            if self._cap is None or self._failures >= CAMERA_FAILED_READS or not _camera_present(self.index):
+                self.close()  # let go of the device now, so the camera can come back under the same index
+                self.reconnect(self._connect)
+                continue
             self._interrupt.wait(0.1)
         return None
 

@@ -71,12 +71,20 @@ def test_batch_ends_every_case_with_one_sentence_and_completes_the_good_files(
     assert "2^30 pixels" in by_name["huge_100000x100000.png"].error
 
 
-def test_the_cli_batch_prints_no_traceback_and_goes_on(corpus: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+#: A pipeline without state: in parallel runs its videos are cut into segments, which opens each one once more.
+STATELESS = spec_from_dict({"name": "edges", "stages": [{"stage": "canny", "params": {}}]})
+
+
+@pytest.mark.parametrize("spec, options", [(SPEC, []), (STATELESS, ["--workers", "2", "--segment", "0.2"])],
+                         ids=["default", "two-workers-in-segments"])
+def test_the_cli_batch_prints_no_traceback_and_goes_on(corpus: tuple[Path, dict[str, str]], tmp_path: Path,
+                                                       spec, options: list[str]) -> None:  # noqa: ANN001
+    """The second case hung before: cutting videos into segments opened the named pipe, which waits for a writer."""
     folder, kinds = corpus
-    pipeline = tmp_path / "motion.yaml"
-    SPEC.save(pipeline)
+    pipeline = tmp_path / "pipeline.yaml"
+    spec.save(pipeline)
     done = subprocess.run([sys.executable, "-m", "vision_desk.cli", "batch", str(folder), "--pipeline", str(pipeline),
-                           "--out", str(tmp_path / "out"), "--recursive"],
+                           "--out", str(tmp_path / "out"), "--recursive", *options],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     assert done.returncode == 1  # some inputs failed

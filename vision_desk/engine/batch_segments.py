@@ -129,6 +129,8 @@ class SegmentedBatch:
     def _split(self, item: BatchItem, seconds: float, resume: bool) -> list[BatchItem]:
         if not isinstance(item.input, Path) or item.input.suffix.lower() not in VIDEO_EXTENSIONS:
             return []  # a web video, an image
+        if not item.input.is_file():
+            return []  # a named pipe (opening it would wait for a writer forever), a dangling link: reported whole
         try:
             starts, frames = segment_starts(item.input, seconds)
         except Exception:  # noqa: BLE001 - not splittable (corrupt, no video): process_item reports it whole

@@ -112,3 +112,9 @@ def test_an_empty_file_and_optional_fields(tmp_path: Path) -> None:
     entries = load_manifest(tmp_path / "m")
     assert entries["tiny"] == ModelEntry("tiny", "detect", "tiny.pt", "https://example.org/tiny.pt", "", 0, "MIT")
     assert entries["tiny"].size_label == "?" and entries["cfg"].used_by == ("detect",)
+
+
+@pytest.mark.parametrize("size, label", [(0, "?"), (312, "1 kB"), (8_412, "8 kB"), (99_400, "99 kB"),
+                                         (100_000, "0.1 MB"), (24_300_000, "24.3 MB")])
+def test_sizes_are_shown_in_a_unit_that_keeps_small_files_visible(size: int, label: str) -> None:
+    assert ModelEntry("m", "detect", "m.cfg", "https://example.org/m.cfg", "", size, "MIT").size_label == label

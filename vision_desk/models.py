@@ -126,8 +126,12 @@ class ModelEntry:
 
     @property
     def size_label(self) -> str:
-        """"5.6 MB", or "?" where the manifest does not know the size (0)."""
-        return f"{self.size / 1e6:.1f} MB" if self.size else "?"
+        """"5.6 MB", "12 kB", or "?" where the manifest does not know the size (0); a small file is never "0.0 MB"."""
+        if not self.size:
+            return "?"
+        if self.size < 100_000:
+            return f"{max(1, round(self.size / 1e3))} kB"
+        return f"{self.size / 1e6:.1f} MB"
 
 
 def load_manifest(folder: Path | None = None) -> dict[str, ModelEntry]:
@@ -165,6 +169,18 @@ def entry(name: str) -> ModelEntry:
     if name not in manifest:
         raise VisionDeskError(f"no model named '{name}' in the manifest; 'vision-desk models list' shows them.")
     return manifest[name]
+
+
+def with_needs(name: str) -> list[str]:
+    """``name`` and every entry it needs, and those they need, each once, ``name`` first: what one pull fetches."""
+    manifest = load_manifest()
+    order, todo = [], [name]
+    while todo:
+        current = todo.pop(0)
+        if current not in order:
+            order.append(current)
+            todo += list(entry(current).needs) if current in manifest else []
+    return order
 
 
 def resolve(name_or_path: str) -> Path:

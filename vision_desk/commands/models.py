@@ -12,7 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("models", help="list, download and verify model files")
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     msub.add_parser("list", help="every known model and whether it is downloaded").set_defaults(func=cmd_list)
-    pull = msub.add_parser("pull", help="download a model (with checksum)")
+    pull = msub.add_parser("pull", help="download a model and the files it needs (with checksums)")
     pull.add_argument("name")
     pull.set_defaults(func=cmd_pull)
     msub.add_parser("verify", help="check downloaded models against their checksums").set_defaults(func=cmd_verify)
@@ -34,12 +34,13 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_pull(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from vision_desk.models import entry, pull
+    from vision_desk.models import entry, pull, with_needs
 
-    e = entry(args.name)
-    with tqdm(total=e.size or None, unit="B", unit_scale=True, desc=e.name, file=sys.stderr) as bar:
-        path = pull(args.name, progress=lambda done, total: bar.update(done - bar.n))
-    print(path)
+    for name in with_needs(args.name):  # a Darknet model's weights need its .cfg and class names: one command
+        e = entry(name)
+        with tqdm(total=e.size or None, unit="B", unit_scale=True, desc=e.name, file=sys.stderr) as bar:
+            path = pull(name, progress=lambda done, total: bar.update(done - bar.n))  # noqa: B023 - used at once
+        print(path)
     return 0
 
 

@@ -116,3 +116,21 @@ def test_verify_and_list_tell_checked_unchecked_corrupt_and_missing_models_apart
     (models_dir / "checked.pt").write_bytes(bytes(data))
     assert main(["models", "verify"]) == 1
     assert capsys.readouterr().out.splitlines()[0] == f"{'checked':<28} checksum mismatch"
+
+
+def test_pull_also_fetches_the_files_a_model_needs(server: str, models_dir: Path, yaml_models: dict[str, Path],
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A Darknet model is weights + .cfg + class names: `pull` of the weights fetches all three (each checked)."""
+    truth = sha256_of(yaml_models["segment"])
+    weights = ModelEntry(name="w", task="detect", file="w.weights", url=f"{server}/yolo11n-seg.pt", sha256=truth,
+                         size=0, licence="MIT", used_by=("dnn_detect",), needs=("w-cfg",))
+    cfg = ModelEntry(name="w-cfg", task="detect", file="w.cfg", url=f"{server}/yolo11n-seg.pt", sha256=truth, size=0,
+                     licence="MIT", used_by=("dnn_detect",), needs=("names",))
+    names = ModelEntry(name="names", task="detect", file="names.txt", url=f"{server}/yolo11n-seg.pt", sha256=truth,
+                       size=0, licence="MIT", used_by=("dnn_detect",), needs=("w-cfg",))  # a cycle is fetched once
+    use_manifest(monkeypatch, weights, cfg, names)
+    assert models.with_needs("w") == ["w", "w-cfg", "names"]
+    assert main(["models", "pull", "w"]) == 0
+    assert capsys.readouterr().out.split() == [str(models_dir / f) for f in ("w.weights", "w.cfg", "names.txt")]
+    assert all(sha256_of(models_dir / f) == truth for f in ("w.weights", "w.cfg", "names.txt"))

@@ -46,14 +46,15 @@ def draw_label(canvas: np.ndarray, text: str, x: int, y: int, color: tuple[int, 
 
 
 def _caption(det: Detections, i: int) -> str:
+    """"#3 person 0.87"; what was read or recognised replaces the label and score ("#3 Alice", "#7 KA01AB1234"), and
+    the track number stays, so a name or a plate can be told apart from its neighbour's and followed."""
+    track = f"#{int(det.track_id[i])} " if det.track_id[i] >= 0 else ""
     for key in ("identity", "text", "payload"):
         col = det.data.get(key)
         if col is not None and col[i] is not None:
             value = str(col[i])
-            return value if len(value) <= 40 else value[:37] + "..."
-    caption = str(det.label[i])
-    if det.track_id[i] >= 0:
-        caption = f"#{int(det.track_id[i])} {caption}"
+            return track + (value if len(value) <= 40 else value[:37] + "...")
+    caption = track + str(det.label[i])
     if det.score[i] < 0.9999:
         caption += f" {float(det.score[i]):.2f}"
     return caption

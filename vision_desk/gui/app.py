@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from vision_desk.cli import MaskingParser
 from vision_desk.commands.gui import add_arguments
-from vision_desk.engine.pipeline import PipelineSpec, StageSpec, load_spec
+from vision_desk.engine.pipeline import PipelineSpec, StageSpec, load_spec, preset_source
 from vision_desk.errors import VisionDeskError
 
 if TYPE_CHECKING:
@@ -38,6 +38,13 @@ def default_spec() -> PipelineSpec:
         return load_spec(pipelines_dir() / f"{DEFAULT_PRESET}.yaml")
     except (FileNotFoundError, VisionDeskError):
         return PipelineSpec(DEFAULT_PRESET, [StageSpec("motion", {"min_area": 800})])
+
+
+def startup_source(args: argparse.Namespace, spec: PipelineSpec) -> str | None:
+    """What the window opens first: the source named, else the pipeline file's ``source:`` (a file beside the
+    pipeline file found there, as ``vision-desk run`` finds it), else the demo; nothing before a layout's own."""
+    preset = preset_source(spec.source, Path(args.pipeline)) if spec.source and args.pipeline else spec.source
+    return args.source or preset or (None if args.layout else "demo:")
 
 
 def main(argv: list[str]) -> int:
@@ -77,8 +84,7 @@ def run_app(args: argparse.Namespace, on_window: Callable[[MainWindow], None] | 
     for notice in spec.notices:
         print(f"notice: {notice}", file=sys.stderr)
     # a layout brings its own sources: nothing is opened before it unless a source is named
-    source = args.source or spec.source or (None if args.layout else "demo:")
-    window = MainWindow(settings, source, spec)
+    window = MainWindow(settings, startup_source(args, spec), spec)
     window.show()
     if on_window is not None:
         on_window(window)

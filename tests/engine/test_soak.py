@@ -32,6 +32,8 @@ def test_latency_drift_compares_the_last_tenth_with_the_first() -> None:
     drifting = judge([_sample(t, 800, 40 + t / 10) for t in range(0, 1000, 10)], warmup_s=0)
     assert drifting.latency_first_ms == pytest.approx(44.5) and drifting.latency_last_ms == pytest.approx(134.5)
     assert not drifting.latency_flat
+    # the fps beside it tells a drift (fps the same) from a machine that got busier (fps down as latency rose)
+    assert drifting.fps_first == drifting.fps_last == 10.0 and "analysed fps 10.0 then 10.0" in drifting.lines()[1]
     steady = judge([_sample(t, 800, 40 + (t // 10) % 3) for t in range(0, 1000, 10)], warmup_s=0)
     assert steady.latency_flat and steady.threads_added == 0 and steady.open_files_added == 0
 

@@ -59,6 +59,9 @@ class SoakVerdict:
     latency_last_ms: float
     threads_added: int
     open_files_added: int
+    #: analysed fps in the same two tenths: latency that rises as fps falls is most often a busier machine, not drift
+    fps_first: float = 0.0
+    fps_last: float = 0.0
     gui_late_max_ms: float | None = None  # in the app only
     max_slope_mb_per_h: float = MAX_SLOPE_MB_PER_H
     max_latency_ratio: float = MAX_LATENCY_RATIO
@@ -90,7 +93,8 @@ class SoakVerdict:
             f"memory: {self.memory_slope_mb_per_h:+.1f} MB/hour after warm-up "
             f"({'flat' if self.memory_flat else 'GROWING'}; bound {self.max_slope_mb_per_h:g} MB/hour)",
             f"latency p95: {self.latency_first_ms:.0f} ms in the first tenth, {self.latency_last_ms:.0f} ms in the last "
-            f"({self.latency_ratio:.2f}x; {'flat' if self.latency_flat else 'DRIFTING'}; bound {self.max_latency_ratio:g}x)",
+            f"({self.latency_ratio:.2f}x; {'flat' if self.latency_flat else 'DRIFTING'}; bound {self.max_latency_ratio:g}x; "
+            f"analysed fps {self.fps_first:.1f} then {self.fps_last:.1f})",
             f"threads {self.threads_added:+d}, open files {self.open_files_added:+d} from the end of warm-up to the end",
         ] + ([] if self.gui_late_max_ms is None else [
             f"GUI event loop: at most {self.gui_late_max_ms:.0f} ms late after warm-up "
@@ -140,12 +144,17 @@ def judge(samples: list[SoakSample], warmup_s: float) -> SoakVerdict:
     def p95(part: list[SoakSample]) -> float:
         return float(np.median([s.latency_p95_ms for s in part]))
 
+    def fps(part: list[SoakSample]) -> float:
+        return float(np.median([s.fps for s in part]))
+
     return SoakVerdict(
         memory_slope_mb_per_h=slope_per_hour([s.t_s for s in settled], [s.rss_mb for s in settled]),
         latency_first_ms=p95(settled[:tenth]),
         latency_last_ms=p95(settled[-tenth:]),
         threads_added=settled[-1].threads - settled[0].threads,
         open_files_added=settled[-1].open_files - settled[0].open_files,
+        fps_first=fps(settled[:tenth]),
+        fps_last=fps(settled[-tenth:]),
         gui_late_max_ms=max((s.gui_late_max_ms for s in settled if s.gui_late_max_ms is not None), default=None),
     )
 

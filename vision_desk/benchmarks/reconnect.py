@@ -46,8 +46,7 @@ class Cycle:
     open_files: int
 
 
-def outage_cycles(server, outages: Sequence[float],  # noqa: ANN001 (servers.rtsp.RtspServer)
-                  on_cycle: Callable[[Cycle], None] | None = None) -> tuple[tuple[int, int], list[Cycle]]:
+def outage_cycles(server, outages: Sequence[float]) -> tuple[tuple[int, int], list[Cycle]]:  # noqa: ANN001 (RtspServer)
     """Reads ``server`` with an engine and kills and restarts it once per outage.
 
     Returns the (threads, open files) counted once the first frames flowed, and one :class:`Cycle` per outage.
@@ -78,11 +77,8 @@ def outage_cycles(server, outages: Sequence[float],  # noqa: ANN001 (servers.rts
             if _wait_for(lambda: arrivals[-1] > up, RESUME_WAIT_S):
                 first = arrivals[bisect.bisect_right(arrivals, up)]  # arrivals are in order: one thread appends them
                 _wait_for(lambda: sum(1 for t in arrivals[-SETTLE_FRAMES:] if t > up) >= SETTLE_FRAMES, 10)
-            cycle = Cycle(outage, None if first is None else first - up, None if first is None else first - last_before,
-                          threads(), open_files())
-            cycles.append(cycle)
-            if on_cycle:
-                on_cycle(cycle)
+            cycles.append(Cycle(outage, None if first is None else first - up,
+                                None if first is None else first - last_before, threads(), open_files()))
     finally:
         engine.stop()
         engine.join(15)

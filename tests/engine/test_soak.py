@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from vision_desk.engine.pipeline import Pipeline, spec_from_dict
-from vision_desk.engine.soak import SoakSample, judge, slope_per_hour, soak
+from vision_desk.engine.soak import SoakSample, fit_per_hour, judge, soak
 from vision_desk.engine.sources import open_source
 
 
@@ -19,13 +19,27 @@ def _sample(t: float, rss: float, p95: float, threads: int = 10, files: int = 20
 
 
 def test_the_memory_slope_is_per_hour_after_the_warm_up() -> None:
-    assert slope_per_hour([0, 60, 120, 180], [100, 101, 102, 103]) == pytest.approx(60.0)
+    assert fit_per_hour([0, 60, 120, 180], [100, 101, 102, 103]) == (pytest.approx(60.0), pytest.approx(0.0, abs=1e-6))
     # a steep start-up (models loading) then 1 MB a minute: the warm-up leaves the start-up out
     samples = [_sample(t, 500 + t / 60 if t >= 120 else 100 + 3 * t, 40) for t in range(0, 900, 30)]
     verdict = judge(samples, warmup_s=120)
     assert verdict.memory_slope_mb_per_h == pytest.approx(60.0) and not verdict.memory_flat
     flat = judge([_sample(t, 800 + (t % 60 == 0) * 0.4, 40) for t in range(0, 3600, 10)], warmup_s=300)
-    assert abs(flat.memory_slope_mb_per_h) < 1 and flat.memory_flat
+    assert abs(flat.memory_slope_mb_per_h) < 1 and flat.memory_flat and flat.memory_word == "flat"
+
+
+def test_a_noisy_short_run_is_not_settled_and_a_steady_climb_is_growing() -> None:
+    """The slope's 95% margin tells a run too short for its scatter from memory that really grows."""
+    swing = [0, 90, -60, 120, -100, 30, -20, 80, -90, 50]  # about +-100 MB, as the app's samples swing
+    noisy = judge([_sample(t, 1600 + swing[(t // 10) % 10] + t / 120, 40) for t in range(0, 1200, 10)], warmup_s=0)
+    # +30 MB/hour under the noise; 20 minutes of such samples cannot tell it from 5
+    assert noisy.memory_margin_mb_per_h > 50 and not noisy.memory_flat
+    assert noisy.memory_word.startswith("NOT SETTLED") and "run longer" in noisy.lines()[0]
+    climbing = judge([_sample(t, 1000 + t / 36 + (t % 20) / 10, 40) for t in range(0, 3600, 10)], warmup_s=0)
+    assert climbing.memory_slope_mb_per_h == pytest.approx(100, abs=1) and climbing.memory_margin_mb_per_h < 1
+    assert climbing.memory_word == "GROWING" and not climbing.passed
+    low, high = (float(x) for x in climbing.lines()[0].split("interval ")[1].split(" (")[0].split(" to "))
+    assert low < climbing.memory_slope_mb_per_h < high
 
 
 def test_latency_drift_compares_the_last_tenth_with_the_first() -> None:

@@ -4,8 +4,8 @@
 what a long unattended run must keep flat (resident memory, analysed frames per
 second, latency p95, drops, reconnects, threads and open files), and ends with a
 verdict: the memory slope in MB per hour after the warm-up (a least-squares line
-through the samples), and whether latency drifted (the last tenth's p95 within
-1.2 times the first tenth's).
+through the samples, with its 95% margin), and whether latency drifted (the last
+tenth's p95 within 1.2 times the first tenth's).
 """
 
 from __future__ import annotations
@@ -63,6 +63,8 @@ class SoakVerdict:
     fps_first: float = 0.0
     fps_last: float = 0.0
     gui_late_max_ms: float | None = None  # in the app only
+    #: half the 95% interval of the slope: a short run's noisy samples leave it wide (see ``fit_per_hour``)
+    memory_margin_mb_per_h: float = 0.0
     max_slope_mb_per_h: float = MAX_SLOPE_MB_PER_H
     max_latency_ratio: float = MAX_LATENCY_RATIO
     max_gui_late_ms: float = MAX_GUI_LATE_MS
@@ -74,6 +76,15 @@ class SoakVerdict:
     @property
     def memory_flat(self) -> bool:
         return self.memory_slope_mb_per_h <= self.max_slope_mb_per_h
+
+    @property
+    def memory_word(self) -> str:
+        """flat; GROWING when even the interval's low end is over the bound; else too short to tell."""
+        if self.memory_flat:
+            return "flat"
+        if self.memory_slope_mb_per_h - self.memory_margin_mb_per_h > self.max_slope_mb_per_h:
+            return "GROWING"
+        return "NOT SETTLED: too noisy or too short to tell from the bound; run longer"
 
     @property
     def latency_flat(self) -> bool:
@@ -90,8 +101,10 @@ class SoakVerdict:
     def lines(self) -> list[str]:
         """The verdict for people: one line per measure, with its bound."""
         return [
-            f"memory: {self.memory_slope_mb_per_h:+.1f} MB/hour after warm-up "
-            f"({'flat' if self.memory_flat else 'GROWING'}; bound {self.max_slope_mb_per_h:g} MB/hour)",
+            f"memory: {self.memory_slope_mb_per_h:+.1f} MB/hour after warm-up, "
+            f"95% interval {self.memory_slope_mb_per_h - self.memory_margin_mb_per_h:+.1f} to "
+            f"{self.memory_slope_mb_per_h + self.memory_margin_mb_per_h:+.1f} "
+            f"({self.memory_word}; bound {self.max_slope_mb_per_h:g} MB/hour)",
             f"latency p95: {self.latency_first_ms:.0f} ms in the first tenth, {self.latency_last_ms:.0f} ms in the last "
             f"({self.latency_ratio:.2f}x; {'flat' if self.latency_flat else 'DRIFTING'}; bound {self.max_latency_ratio:g}x; "
             f"analysed fps {self.fps_first:.1f} then {self.fps_last:.1f})",
@@ -129,11 +142,17 @@ def threads() -> int:
         return threading.active_count()
 
 
-def slope_per_hour(times_s: list[float], values: list[float]) -> float:
-    """The least-squares slope of values over time, per hour (0 with fewer than 3 samples)."""
+def fit_per_hour(times_s: list[float], values: list[float]) -> tuple[float, float]:
+    """The least-squares slope of values over time, per hour, and half its 95% interval ((0, 0) with fewer than 3
+    samples). The margin is 1.96 standard errors of the slope: it takes the samples' scatter as independent, which
+    slowly wandering memory is not quite, so read it as the least uncertainty there is."""
     if len(times_s) < 3:
-        return 0.0
-    return float(np.polyfit(np.asarray(times_s), np.asarray(values), 1)[0]) * 3600.0
+        return 0.0, 0.0
+    t, v = np.asarray(times_s, dtype=float), np.asarray(values, dtype=float)
+    (slope, intercept), spread = np.polyfit(t, v, 1), float(np.sum((t - t.mean()) ** 2))
+    residual = v - (slope * t + intercept)
+    se = np.sqrt(float(np.sum(residual**2)) / (len(t) - 2) / spread) if spread > 0 else 0.0
+    return float(slope) * 3600.0, 1.96 * float(se) * 3600.0
 
 
 def judge(samples: list[SoakSample], warmup_s: float) -> SoakVerdict:
@@ -147,8 +166,10 @@ def judge(samples: list[SoakSample], warmup_s: float) -> SoakVerdict:
     def fps(part: list[SoakSample]) -> float:
         return float(np.median([s.fps for s in part]))
 
+    slope, margin = fit_per_hour([s.t_s for s in settled], [s.rss_mb for s in settled])
     return SoakVerdict(
-        memory_slope_mb_per_h=slope_per_hour([s.t_s for s in settled], [s.rss_mb for s in settled]),
+        memory_slope_mb_per_h=slope,
+        memory_margin_mb_per_h=margin,
         latency_first_ms=p95(settled[:tenth]),
         latency_last_ms=p95(settled[-tenth:]),
         threads_added=settled[-1].threads - settled[0].threads,

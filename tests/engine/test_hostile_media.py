@@ -61,6 +61,7 @@ def test_batch_ends_every_case_with_one_sentence_and_completes_the_good_files(
         assert item.status in ("done", "failed"), name
         if item.status == "failed":
             assert one_sentence_naming(item.error, name), (name, item.error)
+            assert str(folder) not in item.error, item.error  # the name, as the summary lists it, not the whole path
             assert not any(o.exists() for o in item.outputs), name  # a failed input leaves nothing half-written
         else:
             assert item.frames >= 1 and all(o.exists() for o in item.outputs), name

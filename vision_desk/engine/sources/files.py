@@ -154,11 +154,11 @@ class ImageSequenceSource(Source):
         except cv2.error as err:  # OpenCV refuses a header that claims more than 2^30 pixels by an assertion
             huge = "CV_IO_MAX_IMAGE_PIXELS" in str(err)
             self.set_state(SourceState.FAILED, f"cannot read {path.name}")
-            raise SourceError(f"{path} cannot be read as an image; " + ("its header claims more than 2^30 pixels, so it "
+            raise SourceError(f"{path.name} cannot be read as an image; " + ("its header claims more than 2^30 pixels, so it "
                               "is corrupt or too large to open." if huge else "it is corrupt or not an image.")) from None
         if image is None:
             self.set_state(SourceState.FAILED, f"cannot read {path.name}")
-            raise SourceError(f"{path} cannot be read as an image; it is corrupt or not an image.")
+            raise SourceError(f"{path.name} cannot be read as an image; it is corrupt or not an image.")
         timestamp = self._index / (self.fps or 10.0)
         self._index += 1
         return image, timestamp

@@ -117,6 +117,34 @@ def test_clicking_a_tile_points_the_editor_record_and_snapshot_at_it(qtbot, wall
     assert np.all(np.abs(np.median(shot.reshape(-1, 3), axis=0)[::-1] - expected_rgb(2, gray=True)) <= TOLERANCE)
 
 
+def test_the_teach_capture_region_is_drawn_on_the_focused_tile_and_follows_the_focus(qtbot, wall_window, data_dir) -> None:
+    window, tiles = wall_window, wall_window.wall.tiles
+    window.teach_action.trigger()
+    panel = window.teach
+    qtbot.waitUntil(panel.capture.isVisible, timeout=10000)
+    assert panel.new_project("tiles") and panel.classes.add("red")
+    click(qtbot, tiles[1])
+    panel.capture.set_mode("region")  # with a frame on screen, choosing the mode starts the pick on the focused tile
+    assert tiles[1].view.picking == "rect"
+    window.wall.cancel_pick()
+    panel.capture.set_region((0.25, 0.25, 0.5, 0.5))
+    assert [t.view.guide() for t in tiles] == [None, ((0.25, 0.25, 0.5, 0.5), "capture"), None, None]
+
+    def amber_on_left_edge(tile) -> bool:  # noqa: ANN001 - the solid clips have no amber: each is far from it
+        view = tile.view
+        centre = view.to_widget((0.25 * 96, 0.5 * 64)).toPoint()
+        patch = qimage_to_array(view.grab().toImage())[centre.y() - 3:centre.y() + 4, centre.x() - 3:centre.x() + 4]
+        r, g, b = (patch[..., i].astype(int) for i in range(3))
+        return bool(np.any((r > 240) & (g > 170) & (g < 230) & (b < 25)))
+
+    assert amber_on_left_edge(tiles[1]) and not amber_on_left_edge(tiles[0])
+    click(qtbot, tiles[3])  # captures now come from tile 3: so does the region drawn
+    assert [t.view.guide() is not None for t in tiles] == [False, False, False, True]
+    assert amber_on_left_edge(tiles[3]) and not amber_on_left_edge(tiles[1])
+    window.teach_dock.hide()  # no capture controls on screen, no region over the video
+    assert all(t.view.guide() is None for t in tiles)
+
+
 def test_one_pipeline_for_all_tiles_takes_every_edit(qtbot, wall_window) -> None:
     window, tiles = wall_window, wall_window.wall.tiles
     click(qtbot, tiles[0])

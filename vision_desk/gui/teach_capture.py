@@ -4,6 +4,8 @@ Capture takes the newest processed frame (its image without overlays). Held
 down, the button captures a burst: a QTimer on the GUI thread takes the newest
 frame N times a second and skips a tick whose newest frame was already taken,
 so a burst never saves the same frame twice (a paused video gives one sample).
+While the controls are on screen in region mode, the region is drawn over the
+video (the picker's guide), so what a capture cuts is always in view.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton, QSpinBox, QWidget
 
 from vision_desk.engine.frame import Frame
@@ -118,6 +121,7 @@ class CaptureBox(QGroupBox):
             self._labels_timer.start()
         else:
             self._labels_timer.stop()
+        self._show_guide()
         if mode == "region" and self.region is None and self._picker is not None and self._latest_frame() is not None:
             self.pick_region()
 
@@ -159,6 +163,22 @@ class CaptureBox(QGroupBox):
         else:
             x, y, w, h = region
             self.region_label.setText(f"at {x:.0%}, {y:.0%}, {w:.0%} x {h:.0%} of the frame")
+        self._show_guide()
+
+    def _show_guide(self) -> None:
+        """Draws the region over the video while these controls are on screen in region mode, else nothing."""
+        if self._picker is None:
+            return
+        shown = self.isVisible() and self.mode == "region" and self.region is not None
+        self._picker.set_guide(self.region if shown else None, "capture")
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self._show_guide()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt override
+        super().hideEvent(event)
+        self._show_guide()
 
     # -- capturing ---------------------------------------------------------------
     def cut(self, frame: Frame) -> list[np.ndarray]:

@@ -4,7 +4,9 @@ The frame is painted straight from its numpy buffer (a QImage that wraps the
 array, no copy) in ``paintEvent``, scaled with its aspect ratio kept. Stage
 parameters that need a place in the frame (point, points, rect, line) are
 picked here by clicking or dragging; values are in frame pixels, shaped as
-documented in :mod:`vision_desk.engine.params`.
+documented in :mod:`vision_desk.engine.params`. A guide (a labelled rectangle
+in fractions of the frame) stays drawn over the video for as long as it is set:
+the Teach panel shows the region its captures are cut from.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ PICK_HINTS = {
     "line": "Drag a line on the video (Esc cancels).",
     "points": "Click points on the video; double-click, right-click or Enter finishes (Esc cancels).",
 }
+
+#: The amber of a pick as it is drawn (dashed) and of a guide once it is set (solid): what was drawn stays drawn.
+GUIDE_COLOUR = QColor(255, 200, 0)
 
 
 def qimage_view(image: np.ndarray) -> QImage:
@@ -56,6 +61,7 @@ class VideoView(QWidget):
         self._pick_points: list[tuple[int, int]] = []
         self._drag_from: tuple[int, int] | None = None
         self._drag_to: tuple[int, int] | None = None
+        self._guide: tuple[tuple[float, float, float, float], str] | None = None
         self.paints = 0
 
     # -- frames ------------------------------------------------------------------
@@ -88,6 +94,17 @@ class VideoView(QWidget):
     def clear(self, message: str = "Waiting for frames...") -> None:
         self._array = self._qimage = None
         self.set_message(message)
+
+    def set_guide(self, region: tuple[float, float, float, float] | None, label: str = "") -> None:
+        """Draws ``region`` (x, y, w, h as fractions of the frame) with ``label`` over the video until it is set
+        to None. It follows the frame as the view is resized, and is not part of the frame: recordings and
+        snapshots do not have it."""
+        self._guide = None if region is None else (tuple(float(v) for v in region), label)
+        self.update()
+
+    def guide(self) -> tuple[tuple[float, float, float, float], str] | None:
+        """The guide drawn over the video, as set (None when none)."""
+        return self._guide
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt override
         return QSize(960, 540)
@@ -126,6 +143,8 @@ class VideoView(QWidget):
         if self._qimage is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             painter.drawImage(self.target_rect(), self._qimage)
+            if self._guide is not None:
+                self._paint_guide(painter, *self._guide)
         if self._pick_kind:
             self._paint_pick(painter)
         text = PICK_HINTS.get(self._pick_kind or "", self._message)
@@ -144,10 +163,28 @@ class VideoView(QWidget):
         painter.setPen(QColor(240, 240, 240))
         painter.drawText(QRectF(x, y, w, h), Qt.AlignmentFlag.AlignCenter, text)
 
+    def _paint_guide(self, painter: QPainter, region: tuple[float, float, float, float], label: str) -> None:
+        frame = self.target_rect()
+        x, y, w, h = region
+        rect = QRectF(frame.x() + x * frame.width(), frame.y() + y * frame.height(), w * frame.width(),
+                      h * frame.height())
+        painter.setPen(QPen(GUIDE_COLOUR, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(rect)
+        if label:
+            metrics = painter.fontMetrics()
+            tag = QRectF(rect.x(), rect.y() - metrics.height() - 4, metrics.horizontalAdvance(label) + 10,
+                         metrics.height() + 4)
+            if tag.y() < frame.y():  # no room above: inside the top edge
+                tag.moveTop(rect.y())
+            painter.fillRect(tag, GUIDE_COLOUR)
+            painter.setPen(QColor(0, 0, 0))
+            painter.drawText(tag, Qt.AlignmentFlag.AlignCenter, label)
+
     def _paint_pick(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QPen(QColor(255, 200, 0), 2, Qt.PenStyle.DashLine))
-        painter.setBrush(QColor(255, 200, 0, 40))
+        painter.setPen(QPen(GUIDE_COLOUR, 2, Qt.PenStyle.DashLine))
+        painter.setBrush(QColor(GUIDE_COLOUR.red(), GUIDE_COLOUR.green(), GUIDE_COLOUR.blue(), 40))
         if self._pick_kind == "points" and self._pick_points:
             pts = [self.to_widget(p) for p in self._pick_points]
             painter.drawPolygon(QPolygonF(pts)) if len(pts) > 2 else painter.drawPolyline(QPolygonF(pts))

@@ -53,6 +53,7 @@ class Wall(QWidget):
         self.overlays = True
         self.realtime = True
         self._retired: list[WallTile] = []
+        self._guide: tuple[tuple[float, float, float, float], str] | None = None
         self._reaper = QTimer(self)
         self._reaper.setInterval(REAP_MS)
         self._reaper.timeout.connect(self._reap)
@@ -115,6 +116,7 @@ class Wall(QWidget):
             old.set_focused(False)
         self.focused = tile
         tile.set_focused(True)
+        self._show_guide()
         self.focus_changed.emit(old, tile)
 
     def solo(self, tile: WallTile | None) -> None:
@@ -138,6 +140,15 @@ class Wall(QWidget):
 
     def frame_size(self) -> tuple[int, int] | None:
         return self.focused.view.frame_size() if self.focused is not None else None
+
+    def set_guide(self, region: tuple[float, float, float, float] | None, label: str = "") -> None:
+        """Draws a guide over the focused tile's video (see VideoView.set_guide); it moves with the focus."""
+        self._guide = None if region is None else (region, label)
+        self._show_guide()
+
+    def _show_guide(self) -> None:
+        for tile in self.tiles:
+            tile.view.set_guide(*(self._guide if self._guide is not None and tile is self.focused else (None,)))
 
     # -- every tile --------------------------------------------------------------------
     def set_overlays(self, on: bool) -> None:

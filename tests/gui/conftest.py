@@ -38,6 +38,14 @@ def settings(tmp_path: Path):
     return s
 
 
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throw-away user data folder (VISION_DESK_DATA), so galleries and teach projects are private to the test."""
+    path = tmp_path / "data"
+    monkeypatch.setenv("VISION_DESK_DATA", str(path))
+    return path
+
+
 @pytest.fixture(scope="session")
 def small_clip(media_dir: Path) -> Path:
     """A 40-frame 160x120 H.264 clip of a red disc moving over the coffee photo."""

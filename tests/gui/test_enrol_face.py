@@ -17,14 +17,6 @@ FACE_CENTRE = (227, 120)
 OUTSIDE = (400, 420)
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throw-away user data folder, so the default gallery is temporary."""
-    path = tmp_path / "data"
-    monkeypatch.setenv("VISION_DESK_DATA", str(path))
-    return path
-
-
 def open_window(qtbot, settings, tmp_path: Path, stages: list[dict]):  # noqa: ANN001, ANN201
     """The main window on a PNG of the astronaut through these stages, its one frame processed."""
     from vision_desk.engine.pipeline import PipelineSpec, StageSpec

@@ -23,14 +23,6 @@ WAIT_MS = 30000
 TEST_OPTIONS = {"pretrained": False, "backbone": "resnet18", "size": 64, "mode": "quick"}
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A throw-away user data folder, so teach_root() is private to the test."""
-    path = tmp_path / "data"
-    monkeypatch.setenv("VISION_DESK_DATA", str(path))
-    return path
-
-
 class Feed:
     """The newest frame, as the window keeps it in ``last_frame``."""
 
@@ -83,6 +75,17 @@ def gradient_image(w: int = 200, h: int = 160, seed: int = 0) -> np.ndarray:
 def frame(index: int, image: np.ndarray | None = None, detections: Detections | None = None) -> Frame:
     image = gradient_image(seed=index) if image is None else image
     return Frame(image, index, index / 15, source_id="test:", detections=detections or Detections())
+
+
+def guide_painted_at(view, point: tuple[int, int]) -> bool:  # noqa: ANN001 - VideoView
+    """Whether the guide's amber line is painted within 3 pixels of a frame point (the gradient frames have no amber:
+    their red is never over 200)."""
+    from tests.gui.conftest import qimage_to_array
+
+    centre = view.to_widget(point).toPoint()
+    patch = qimage_to_array(view.grab().toImage())[centre.y() - 3:centre.y() + 4, centre.x() - 3:centre.x() + 4]
+    r, g, b = (patch[..., i].astype(int) for i in range(3))
+    return bool(np.any((r > 240) & (g > 170) & (g < 230) & (b < 25)))
 
 
 def project_with_class(panel, name: str = "cat") -> None:  # noqa: ANN001
@@ -162,6 +165,9 @@ def test_capture_whole_frame_region_and_objects(qtbot, rig) -> None:
     assert view.picking is None
     x, y, w, h = panel.capture.region
     assert abs(x - 0.2) < 0.02 and abs(y - 30 / 160) < 0.02 and abs(w - 0.5) < 0.02 and abs(h - 60 / 160) < 0.02
+    # ... and it stays drawn over the video, where the captures are cut from
+    assert view.guide() == (panel.capture.region, "capture")
+    assert guide_painted_at(view, (40, 60)) and not guide_painted_at(view, (90, 60))
     panel.capture.capture_button.click()
     crop = decoded(panel.gallery.paths()[0])
     assert abs(crop.shape[1] - 100) <= 3 and abs(crop.shape[0] - 60) <= 3
@@ -173,6 +179,7 @@ def test_capture_whole_frame_region_and_objects(qtbot, rig) -> None:
                                   ["person", "person", "car"], track_id=[1, 2, 3])
     rig.feed.show(frame(2, detections=boxes), view)
     panel.capture.set_mode("objects")
+    assert view.guide() is None and not guide_painted_at(view, (40, 60))  # the region is not what objects mode cuts
     labels = [panel.capture.class_combo.itemText(i) for i in range(panel.capture.class_combo.count())]
     assert labels == ["car", "person"]
     panel.capture.class_combo.setCurrentText("person")
@@ -293,6 +300,7 @@ def test_training_runs_in_a_job_with_progress_curves_and_a_confusion_matrix(qtbo
     assert {"reading", "features", "training", "saving"} <= set(phases)
     values = panel.train.bar_values
     assert values == sorted(values) and values[-1] == panel.train.progress.maximum() == panel.train.progress.value()
+    assert panel.train.progress.format() == "Trained"
     assert any(0 < v < values[-1] for v in values)
     assert panel.train.curves.points == 30  # quick mode: 30 points of the head's fit
     table = panel.train.confusion
@@ -337,7 +345,46 @@ def test_cancel_during_training_ends_as_cancelled_and_writes_no_model(qtbot, rig
     assert panel.status.text() == "Training cancelled; nothing was saved." == rig.messages[-1]
     assert not panel.project.model.exists()
     assert sorted(p.name for p in panel.project.folder.iterdir()) == ["samples"]  # no half-written model either
+    assert panel.train.progress.value() == 0 and panel.train.progress.format() == "Not trained yet"
     assert panel.train.train_button.isEnabled()
+
+
+def test_the_panel_reopens_the_last_project_with_its_model_shown_as_trained(qtbot, data_dir, red_blue_model,
+                                                                            tmp_path) -> None:
+    """Next time the app starts, the Teach panel opens the project used last, and a project with a model says
+    Trained on its full bar, not 0%."""
+    from PySide6.QtCore import QSettings
+
+    from vision_desk.gui.settings import Settings
+    from vision_desk.gui.teach_panel import TeachPanel
+    from vision_desk.gui.teach_train import NOT_TRAINED, TRAINED
+
+    def new_panel() -> TeachPanel:
+        settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+        panel = TeachPanel(lambda: None, settings=settings)
+        qtbot.addWidget(panel)
+        panel.refresh_projects()
+        return panel
+
+    first = new_panel()
+    assert first.new_project("apples") and first.new_project("birds") and first.new_project("cars")
+    shutil.copytree(red_blue_model, first.project.model)  # cars has a model
+    first.open_project("birds")
+    bar = first.train.progress
+    assert bar.value() == 0 and bar.format() == NOT_TRAINED
+    first.settings.sync()
+
+    again = new_panel()  # as at the next start of the app
+    assert again.project.name == "birds" and again.project_combo.currentText() == "birds"
+    again.project_combo.setCurrentIndex(again.project_combo.findData("cars"))
+    bar = again.train.progress
+    assert again.project.name == "cars" and bar.value() == bar.maximum() and bar.format() == TRAINED
+    assert again.train.result.text().startswith("Last model:")
+    again.settings.sync()
+    assert new_panel().project.name == "cars"
+
+    shutil.rmtree(data_dir / "teach" / "cars")  # the remembered project is gone: the first one opens
+    assert new_panel().project.name == "apples"
 
 
 def test_a_broken_teach_json_is_a_sentence_in_the_panel_not_a_crash(qtbot, rig) -> None:
@@ -357,6 +404,7 @@ def test_a_broken_teach_json_is_a_sentence_in_the_panel_not_a_crash(qtbot, rig) 
         f"{panel.project.model / 'teach.json'}: field 'metrics' must hold a confusion matrix with a row and a column "
         "for each of the 2 labels; train the model again to rewrite it.")
     assert panel.train.confusion.rowCount() == 0 and panel.train.curves.points == 0
+    assert panel.train.progress.value() == 0 and panel.train.progress.format() == "The model cannot be read"
     assert panel.classes.add("blue") and panel.train.train_button.isEnabled()
 
 

@@ -74,7 +74,7 @@ class MainWindow(WallWindow, QMainWindow):
         self.monitor.watch(self.loop_probe)
         self.editor_dock = self._dock("Pipeline", "pipelineDock", self.editor, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.monitor_dock = self._dock("Monitor", "monitorDock", self.monitor, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.teach = TeachPanel(lambda: self.last_frame, self.wall, self.editor)
+        self.teach = TeachPanel(lambda: self.last_frame, self.wall, self.editor, settings)
         self.teach_dock = self._dock("Teach", "teachDock", self.teach, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.monitor_dock, self.teach_dock)
         self.teach_dock.hide()  # until Teach... (or a saved layout) shows it

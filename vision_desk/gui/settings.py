@@ -76,6 +76,7 @@ class Settings:
     realtime = _Setting("playback/realtime", True, bool)
     last_dir = _Setting("paths/last", str(Path.home()), str)
     web_height = _Setting("sources/web_height", 720, int)  # the Web video dialog's quality; 0 is the best offered
+    teach_project = _Setting("teach/project", "", str)  # the Teach panel opens it again (when it still exists)
 
     # -- the batch dialog's last choices (resume is not kept: skipping files should be asked for each time) --
     batch_input = _Setting("batch/input", "", str)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog
 from vision_desk.engine.frame import Frame
 from vision_desk.errors import VisionDeskError
 from vision_desk.gui.jobs import Job, JobControl, start_job
+from vision_desk.gui.settings import Settings
 from vision_desk.gui.teach_capture import CaptureBox
 from vision_desk.gui.teach_classes import ClassList, plural, sentence
 from vision_desk.gui.teach_samples import SampleGallery
@@ -53,8 +54,10 @@ class TeachPanel(QWidget):
 
     Args:
         latest_frame: returns the newest processed frame (or None); captures cut their samples from it.
-        picker: the video view, for drawing the capture region (``begin_pick("rect", ...)``).
+        picker: the video view, for drawing the capture region (``begin_pick("rect", ...)``) and showing it
+            over the video (``set_guide``).
         editor: the pipeline editor "Use in pipeline" adds the classify stage to (None: the button says so).
+        settings: where the project last opened is remembered, to open it again next time (None: not kept).
 
     Signals:
         message(str): one sentence for the status bar.
@@ -63,9 +66,10 @@ class TeachPanel(QWidget):
     message = Signal(str)
 
     def __init__(self, latest_frame: Callable[[], Frame | None], picker: Any = None, editor: Any = None,
-                 parent: QWidget | None = None) -> None:
+                 settings: Settings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.editor = editor
+        self.settings = settings
         self.project: TeachProject | None = None
         self._import: Job | None = None
 
@@ -141,9 +145,11 @@ class TeachPanel(QWidget):
         return teach_root()
 
     def refresh_projects(self, select: str | None = None) -> None:
-        """Lists the projects and opens ``select`` (default: the one open, else the first)."""
+        """Lists the projects and opens ``select`` (default: the one open, else the one last opened, else the
+        first)."""
         names = list_projects(self.root)
-        select = select or (self.project.name if self.project is not None else None)
+        remembered = self.settings.teach_project if self.settings is not None else None
+        select = select or (self.project.name if self.project is not None else remembered)
         self.project_combo.blockSignals(True)
         self.project_combo.clear()
         for name in names:
@@ -158,6 +164,8 @@ class TeachPanel(QWidget):
             return  # the chooser is disabled while training; this is for calls from code
         self.capture.stop_burst()
         self.project = open_project(self.root, name) if name else None
+        if self.project is not None and self.settings is not None:
+            self.settings.teach_project = self.project.name
         self.train.set_project(self.project)
         self.classes.set_teach_set(self.teach_set)
 

@@ -22,6 +22,8 @@ from vision_desk.teach.train import TrainOptions, TrainProgress, TrainResult
 
 #: The progress bar's units (a per-mille bar: smooth without being a float).
 BAR_MAX = 1000
+#: What the bar says outside a training: the project's model as it is on disk.
+NOT_TRAINED, TRAINED, UNUSABLE = "Not trained yet", "Trained", "The model cannot be read"
 #: The curves and the bar are redrawn at most this often while training, however fast the batches come.
 REDRAW_MS = 100
 #: The share of the whole bar each phase takes, per mode (quick spends most of its time computing features).
@@ -165,7 +167,7 @@ class TrainBox(QWidget):
         self.confusion.setRowCount(0)
         self.confusion.setColumnCount(0)
         self.result.setText("")
-        self.progress.setValue(0)
+        self._show_bar(0, NOT_TRAINED)
         if self.project is None or not self.project.has_model():
             return
         from vision_desk.teach.model import load_taught
@@ -174,7 +176,9 @@ class TrainBox(QWidget):
             model = load_taught(self.project.model)
         except VisionDeskError as err:
             self.result.setText(sentence(str(err)))
+            self._show_bar(0, UNUSABLE)
             return
+        self._show_bar(BAR_MAX, TRAINED)  # a project opened with its model is trained, not at 0%
         metrics = model.metrics
         self.curves.show_history(metrics.get("history", {}))
         if "confusion" in metrics:
@@ -182,6 +186,10 @@ class TrainBox(QWidget):
         if "accuracy" in metrics:
             self.result.setText(f"Last model: {metrics['accuracy']:.0%} of {metrics.get('n_val', '?')} held-out images "
                                 f"right ({model.arch}).")
+
+    def _show_bar(self, value: int, text: str) -> None:
+        self.progress.setValue(value)
+        self.progress.setFormat(text)
 
     def options(self) -> TrainOptions:
         """The options the controls say, with :attr:`extra_options` on top."""
@@ -211,7 +219,7 @@ class TrainBox(QWidget):
         self.confusion.setRowCount(0)
         self.confusion.setColumnCount(0)
         self.result.setText("")
-        self.progress.setValue(0)
+        self._show_bar(0, "%p%")
         self.job = start_job(run_training, self.project.samples.root, self.project.model, options, name="training",
                              parent=self)
         self.job.progress.connect(self._on_progress)
@@ -258,7 +266,7 @@ class TrainBox(QWidget):
 
     def _on_succeeded(self, result: TrainResult) -> None:
         self._show_progress()
-        self.progress.setValue(BAR_MAX)
+        self._show_bar(BAR_MAX, TRAINED)
         self.bar_values.append(BAR_MAX)
         self.curves.show_history(result.history.as_dict())
         self.confusion.show_result(result.labels, result.confusion, result.per_class)
@@ -271,10 +279,11 @@ class TrainBox(QWidget):
         self.trained.emit(result)
 
     def _on_failed(self, text: str) -> None:
+        self.show_model()  # the model on disk is still the last one (a failed training writes none)
         self._say(sentence(text))
 
     def _on_cancelled(self) -> None:
-        self.progress.setValue(0)
+        self.show_model()  # nothing was saved: the last model, if any, is still the project's
         self._say("Training cancelled; nothing was saved.")
 
     def _on_finished(self) -> None:

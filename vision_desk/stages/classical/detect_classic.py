@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from vision_desk.engine.frame import Frame
-from vision_desk.engine.params import StageParams, param
+from vision_desk.engine.params import param
 from vision_desk.engine.results import Detections, box_iou
 from vision_desk.engine.stage import AnalysisParams, Stage
 from vision_desk.errors import VisionDeskError

@@ -52,6 +52,7 @@ class MainWindow(WallWindow, QMainWindow):
         self._batch: BatchDialog | None = None
         self._models: ModelsDialog | None = None
         self._fullscreen_state: QByteArray | None = None
+        self._source_said = ""  # what the status bar last said of the focused source's state (see _on_stats)
 
         self.wall = Wall()
         self.wall.realtime = settings.realtime
@@ -218,6 +219,7 @@ class MainWindow(WallWindow, QMainWindow):
         self._attach_editor()
         self.monitor.reset()
         self.show_tile_source()
+        self._source_said = ""
         self.state_label.setText("connecting")  # until the first statistics: never the last source's "failed"
         self.playback.setVisible(self.session.seekable)
         self.playback.configure(None, None)
@@ -288,8 +290,13 @@ class MainWindow(WallWindow, QMainWindow):
         state = "paused" if self.session.paused and not self.session.at_end else s.source_state
         self.state_label.setText(state)
         self.device_label.setText(s.device)
-        if s.source_message and s.source_state in ("connecting", "reconnecting", "failed"):
-            self.show_message(s.source_message)
+        if s.source_state in ("connecting", "reconnecting", "failed"):
+            # a failed source's whole sentence (its tile keeps it), not the few words of its state; said once per
+            # change, so that it does not cover every later message in the status bar
+            text = (tile.error if s.source_state == "failed" else "") or s.source_message
+            if text and text != self._source_said:
+                self._source_said = text
+                self.show_message(text)
         if self.session.seekable:
             engine = self.session.engine
             fps = engine.source.fps if engine is not None else None

@@ -72,6 +72,7 @@ class WallWindow:
         self._attach_editor()
         self.monitor.reset()
         self.show_tile_source()
+        self._source_said = ""
         self.state_label.setText(tile.state())
         self.playback.setVisible(tile.session.seekable)
         self.playback.configure(None, None)

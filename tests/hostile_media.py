@@ -20,6 +20,14 @@ from tests.media import encode_frames, panning_frames, skimage_bgr
 #: Frames in the good clip (and in every clip the damaged ones are made from).
 GOOD_FRAMES = 24
 CLIP_SIZE = (160, 96)
+#: Cases that can only fail, whatever FFmpeg or OpenCV version reads them (the rest may decode in part or whole).
+MUST_FAIL = {"empty.mp4", "empty.png", "trunc_1_byte.mp4", "trunc_header_only.mp4", "trunc_header_only.png",
+             "random_bytes.mp4", "text_named.mp4", "html_page.mp4", "huge_100000x100000.png",
+             "huge_100000x100000.bmp", "huge_2147483647x1.png", "loop_a.mp4", "loop_b.mp4", "dangling_link.mp4",
+             "named_pipe.mp4", "flip_ihdr.png", "mp4_named.png"}
+#: Cases whose damage leaves a readable file behind: they must complete, whole.
+MUST_COMPLETE = {"good_clip.mp4": GOOD_FRAMES, "good_photo.png": 1, "mp4_named.avi": GOOD_FRAMES,
+                 "mp4_named.mkv": GOOD_FRAMES, "mkv_named.mp4": GOOD_FRAMES, "png_named.jpg": 1, "jpeg_named.png": 1}
 
 
 def mp4_boxes(data: bytes) -> dict[str, tuple[int, int]]:

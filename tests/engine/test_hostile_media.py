@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile_media import GOOD_FRAMES, write_corpus
+from tests.hostile_media import GOOD_FRAMES, MUST_COMPLETE, MUST_FAIL, write_corpus
 from vision_desk.engine.batch import run_batch
 from vision_desk.engine.pipeline import spec_from_dict
 from vision_desk.engine.runner import Engine
@@ -21,14 +21,6 @@ from vision_desk.errors import VisionDeskError
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = spec_from_dict({"name": "motion", "stages": [{"stage": "motion", "params": {"min_area": 300}}]})
-#: Cases that can only fail, whatever FFmpeg or OpenCV version reads them (the rest may decode in part or whole).
-MUST_FAIL = {"empty.mp4", "empty.png", "trunc_1_byte.mp4", "trunc_header_only.mp4", "trunc_header_only.png",
-             "random_bytes.mp4", "text_named.mp4", "html_page.mp4", "huge_100000x100000.png",
-             "huge_100000x100000.bmp", "huge_2147483647x1.png", "loop_a.mp4", "loop_b.mp4", "dangling_link.mp4",
-             "named_pipe.mp4", "flip_ihdr.png", "mp4_named.png"}
-#: Cases whose damage leaves a readable file behind: they must complete, whole.
-MUST_COMPLETE = {"good_clip.mp4": GOOD_FRAMES, "good_photo.png": 1, "mp4_named.avi": GOOD_FRAMES,
-                 "mp4_named.mkv": GOOD_FRAMES, "mkv_named.mp4": GOOD_FRAMES, "png_named.jpg": 1, "jpeg_named.png": 1}
 
 
 @pytest.fixture(scope="module")

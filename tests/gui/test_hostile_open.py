@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.test_hostile_media import MUST_COMPLETE, MUST_FAIL
-from tests.hostile_media import write_corpus
+from tests.hostile_media import MUST_COMPLETE, MUST_FAIL, write_corpus
 
 WAIT_MS = 30000
 #: The GUI event loop may be late by at most this much while the files open and fail: generous for a loaded machine;

@@ -61,6 +61,7 @@ def test_batch_ends_every_case_with_one_sentence_and_completes_the_good_files(
     assert {n: by_name[n].frames for n in MUST_COMPLETE} == MUST_COMPLETE
     assert all(by_name[n].status == "done" for n in MUST_COMPLETE)
     assert "named pipe" in by_name["named_pipe.mp4"].error
+    assert all("is a link that leads to no file" in by_name[n].error for n in ("dangling_link.mp4", "loop_a.mp4"))
     assert "2^30 pixels" in by_name["huge_100000x100000.png"].error
 
 
@@ -107,4 +108,5 @@ def test_every_case_opened_as_a_source_ends_with_one_sentence_or_frames(corpus: 
         if not outcome.endswith(" frames"):
             assert one_sentence_naming(outcome, name), (name, outcome)
     assert {n for n, o in outcomes.items() if not o.endswith(" frames")} >= MUST_FAIL | {"folder_named.mp4"}
+    assert all("is a link that leads to no file" in outcomes[n] for n in ("dangling_link.mp4", "loop_a.mp4"))
     assert all(outcomes[n] == f"{min(5, frames)} frames" for n, frames in MUST_COMPLETE.items())

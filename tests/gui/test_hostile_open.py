@@ -53,6 +53,9 @@ def test_every_broken_file_opened_in_the_app_is_one_sentence_and_a_good_file_pla
     failed = {n for n, o in outcomes.items() if o != "played"}
     assert failed >= MUST_FAIL, sorted(MUST_FAIL - failed)
     assert not failed & set(MUST_COMPLETE), sorted(failed & set(MUST_COMPLETE))
+    for name in ("dangling_link.mp4", "loop_a.mp4", "loop_b.mp4"):  # listed in the folder, so not "not found"
+        assert outcomes[name] == f"refused: {name} is a link that leads to no file (its target is missing, or links " \
+            "loop back to it); give the video or image itself.", outcomes[name]
     assert probe.max_ms() < MAX_LATE_MS
     # the app is still whole: the good clip opens and plays
     before = window.frames_shown

@@ -126,6 +126,12 @@ def _split_options(text: str) -> tuple[str, dict[str, str]]:
     return base, dict(parse_qsl(query)) if sep else {}
 
 
+def broken_link(path: Path) -> str:
+    """The sentence for a symbolic link that leads to no file (a missing target, or links that loop)."""
+    return (f"{one_line(path.name)} is a link that leads to no file (its target is missing, or links loop back to "
+            "it); give the video or image itself.")
+
+
 def parse_uri(uri: str | int) -> SourceURI:
     """Parses a source URI; raises SourceError naming the problem for anything it cannot use."""
     from vision_desk.errors import SourceError
@@ -169,6 +175,8 @@ def parse_uri(uri: str | int) -> SourceURI:
             raise SourceError(f"no files match '{one_line(base)}': check the pattern.")
         return _checked(SourceURI("images", base, opts, text))
     if not path.exists():
+        if path.is_symlink():  # it is in the folder, but leads nowhere: "not found" would puzzle whoever sees it there
+            raise SourceError(broken_link(path))
         raise SourceError(f"source '{one_line(text)}' not found: give an existing file or folder, a camera index (0), a stream URL or demo:.")
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return _checked(SourceURI("image", str(path), opts, text))

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from vision_desk.engine.sources.base import Source, SourceState
-from vision_desk.engine.uri import IMAGE_EXTENSIONS, SourceURI
+from vision_desk.engine.uri import IMAGE_EXTENSIONS, SourceURI, broken_link
 from vision_desk.errors import SourceError
 
 #: What a path is when it is not a regular file, for the sentence that refuses it.
@@ -27,6 +27,8 @@ def check_regular_file(path: Path) -> int:
     try:
         info = path.stat()
     except OSError as err:  # a dangling link, a symlink loop, a file removed since it was listed
+        if path.is_symlink():
+            raise SourceError(broken_link(path)) from None
         raise SourceError(f"{path.name} cannot be opened ({err.strerror or err}); give an existing video or image file.") from None
     for test, what in _NOT_A_FILE:
         if test(info.st_mode):

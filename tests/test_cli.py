@@ -119,7 +119,7 @@ def test_batch_exit_code_reflects_failures(tmp_path: Path, clip_300: Path) -> No
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "good.mp4").write_bytes(clip_300.read_bytes())
     (tmp_path / "in" / "bad.mp4").write_bytes(b"")
-    r = cli("batch", str(tmp_path / "in"), "--pipeline", "pipelines/motion.yaml", "--out", str(tmp_path / "out"), "--no-video")
+    r = cli("batch", str(tmp_path / "in"), "-p", "pipelines/motion.yaml", "-o", str(tmp_path / "out"), "--no-video")
     assert r.returncode == 1
     assert "1 done, 1 failed" in r.stderr and "bad.mp4" in r.stderr
     assert len((tmp_path / "out" / "good.jsonl").read_text().splitlines()) == 300

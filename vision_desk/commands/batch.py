@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a folder of videos and images, or a text file with one source a line: file paths and web "
                         "video URLs (YouTube, any site yt-dlp supports, .m3u8 playlists)")
     p.add_argument("--pipeline", "-p", required=True, help="pipeline YAML file")
-    p.add_argument("--out", required=True, metavar="OUT_DIR", help="output folder (mirrors the input tree)")
+    p.add_argument("--out", "-o", required=True, metavar="OUT_DIR", help="output folder (mirrors the input tree)")
     p.add_argument("--recursive", "-r", action="store_true", help="include subfolders")
     p.add_argument("--resume", action="store_true", help="skip inputs whose outputs are already complete")
     p.add_argument("--no-video", action="store_true", help="write only the JSONL results, no annotated video")

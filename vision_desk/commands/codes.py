@@ -14,7 +14,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                            description="Write a QR code (segno) or an EAN-13 / Code 128 barcode (python-barcode) as an image.")
     make.add_argument("text", help="the payload: any text for qr, 12 or 13 digits for ean13, ASCII for code128")
     make.add_argument("--type", dest="kind", choices=["qr", "ean13", "code128"], default="qr", help="code type (default: qr)")
-    make.add_argument("--out", required=True, metavar="FILE.png", help="image file to write (PNG recommended)")
+    make.add_argument("--out", "-o", required=True, metavar="FILE.png", help="image file to write (PNG recommended)")
     make.add_argument("--scale", type=int, default=8, metavar="PX", help="pixels per module (default: 8)")
     make.add_argument("--error", choices=["l", "m", "q", "h"], default="m", help="QR error correction level (default: m)")
     make.set_defaults(func=cmd_make)

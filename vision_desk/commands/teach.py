@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cap = tsub.add_parser("capture", help="save frames of a source as samples of one class")
     cap.add_argument("source", help="a video file, images: folder, camera index, rtsp:// stream or demo:")
     cap.add_argument("--class", dest="name", required=True, help="the class the frames show")
-    cap.add_argument("--out", required=True, type=Path, help="the teach set folder (one sub-folder per class)")
+    cap.add_argument("--out", "-o", required=True, type=Path, help="the teach set folder (one sub-folder per class)")
     cap.add_argument("--every", type=int, default=1, help="keep one frame in N (default 1)")
     cap.add_argument("--max", type=int, default=0, help="stop after this many samples (needed for cameras and streams)")
     cap.add_argument("--region", help="x,y,w,h as fractions of the frame (default: the whole frame)")
@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     tr = tsub.add_parser("train", help="train a classifier on a teach set")
     tr.add_argument("dataset", type=Path, help="the teach set folder (one sub-folder of images per class)")
-    tr.add_argument("--out", required=True, type=Path, help="the model folder to write (replaced when complete)")
+    tr.add_argument("--out", "-o", required=True, type=Path, help="the model folder to write (replaced when complete)")
     tr.add_argument("--mode", choices=("quick", "full"), default="quick",
                     help="quick: a new last layer on frozen ImageNet features (seconds); full: fine-tune it all")
     tr.add_argument("--backbone", choices=sorted(BACKBONES), default=DEFAULT_BACKBONE)

@@ -1,6 +1,7 @@
 """Vision Desk: real-time video vision on the desktop."""
 
 import os
+import sys
 
 __version__ = "0.1.0"
 
@@ -14,3 +15,10 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 # width) meet new shapes all day: a live faces + OCR pipeline grew 1.4 GB an hour over a 32-minute soak. With 64
 # it stayed flat at the same frame rate (docs/reliability.md, "Soak").
 os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+
+# OpenVINO's model converter (ov.convert_model, which Ultralytics' OpenVINO export and the teach export call) sends
+# usage events to Google Analytics under a client id it writes to ~/intel, unless a consent file there declines; it
+# asks no one (it runs with its opt-in dialog off). Vision Desk sends nothing behind the user's back, so in its
+# processes the converter's own no-op stub stands in: ovc falls back to it when openvino_telemetry cannot be imported,
+# and a None entry in sys.modules makes that import fail.
+sys.modules.setdefault("openvino_telemetry", None)

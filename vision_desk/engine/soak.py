@@ -101,9 +101,9 @@ class SoakVerdict:
     def lines(self) -> list[str]:
         """The verdict for people: one line per measure, with its bound."""
         return [
-            f"memory: {self.memory_slope_mb_per_h:+.1f} MB/hour after warm-up, "
-            f"95% interval {self.memory_slope_mb_per_h - self.memory_margin_mb_per_h:+.1f} to "
-            f"{self.memory_slope_mb_per_h + self.memory_margin_mb_per_h:+.1f} "
+            f"memory: {signed(self.memory_slope_mb_per_h)} MB/hour after warm-up, "
+            f"95% interval {signed(self.memory_slope_mb_per_h - self.memory_margin_mb_per_h)} to "
+            f"{signed(self.memory_slope_mb_per_h + self.memory_margin_mb_per_h)} "
             f"({self.memory_word}; bound {self.max_slope_mb_per_h:g} MB/hour)",
             f"latency p95: {self.latency_first_ms:.0f} ms in the first tenth, {self.latency_last_ms:.0f} ms in the last "
             f"({self.latency_ratio:.2f}x; {'flat' if self.latency_flat else 'DRIFTING'}; bound {self.max_latency_ratio:g}x; "
@@ -112,6 +112,11 @@ class SoakVerdict:
         ] + ([] if self.gui_late_max_ms is None else [
             f"GUI event loop: at most {self.gui_late_max_ms:.0f} ms late after warm-up "
             f"({'responsive' if self.gui_responsive else 'FROZE'}; bound {self.max_gui_late_ms:g} ms)"])
+
+
+def signed(value: float) -> str:
+    """``+1.2``, ``-3.4``; a value that rounds to zero is ``+0.0``, never ``-0.0``."""
+    return f"{round(value, 1) + 0.0:+.1f}"
 
 
 def resident_mb() -> float:

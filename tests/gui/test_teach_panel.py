@@ -380,6 +380,7 @@ def test_the_panel_reopens_the_last_project_with_its_model_shown_as_trained(qtbo
     bar = again.train.progress
     assert again.project.name == "cars" and bar.value() == bar.maximum() and bar.format() == TRAINED
     assert again.train.result.text().startswith("Last model:")
+    assert again.train.backbone.currentData() == "resnet18"  # the last model's, not the default mobilenet
     again.settings.sync()
     assert new_panel().project.name == "cars"
 

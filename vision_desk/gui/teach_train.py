@@ -179,6 +179,9 @@ class TrainBox(QWidget):
             self._show_bar(0, UNUSABLE)
             return
         self._show_bar(BAR_MAX, TRAINED)  # a project opened with its model is trained, not at 0%
+        backbone = self.backbone.findData(model.arch)
+        if backbone >= 0:  # training again starts from the backbone the last model used
+            self.backbone.setCurrentIndex(backbone)
         metrics = model.metrics
         self.curves.show_history(metrics.get("history", {}))
         if "confusion" in metrics:

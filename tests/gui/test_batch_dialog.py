@@ -47,6 +47,28 @@ def test_batch_processes_a_folder_and_reports_the_bad_file(qtbot, tmp_path: Path
     assert dialog.start_button.isEnabled() and not dialog.running
 
 
+def test_many_failures_name_each_file_once_and_the_summary_shows_the_first_few(qtbot, tmp_path: Path) -> None:
+    """Seven broken files, one named like HTML: each result names its file once, the summary under the list names
+    five and counts the rest, and a name is shown as text, never as markup."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    names = ["a<b>c.mp4"] + [f"broken{i}.mp4" for i in range(6)]
+    for name in names:
+        (inputs / name).write_bytes(b"")
+    dialog = BatchDialog(PipelineSpec("none"), tmp_path)
+    qtbot.addWidget(dialog)
+    dialog.input_edit.setText(str(inputs))
+    dialog.output_edit.setText(str(tmp_path / "out"))
+    dialog.workers.setValue(1)
+    dialog.start()
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=60000)
+    rows = sorted(dialog.results.item(i).text() for i in range(dialog.results.count()))
+    assert rows == sorted(f"failed: {n} is empty (0 bytes); it is not a video." for n in names)
+    label = dialog.summary_label.text()
+    assert label.count("is empty (0 bytes)") == 5 and "... and 2 more, listed under Results." in label
+    assert "a&lt;b&gt;c.mp4 is empty" in label and "a<b>c" not in label
+
+
 def test_missing_input_folder_is_one_sentence(qtbot, tmp_path: Path) -> None:
     dialog = BatchDialog(PipelineSpec("none"), tmp_path)
     qtbot.addWidget(dialog)

@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
         msg = {"done": f"ok      {item.rel} ({item.frames} frames, {item.frames / max(item.seconds, 1e-9):.1f} fps)",
                "skipped": f"skipped {item.rel} (outputs complete)",
-               "failed": f"FAILED  {item.rel}: {item.error}",
+               "failed": f"FAILED  {item.failure}",
                "cancelled": f"cancelled {item.rel}"}[item.status]
         for warning in item.warnings:
             bar.write(f"warning {item.rel}: {warning}", file=sys.stderr)
@@ -89,5 +89,5 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     for item in summary.failed:
-        print(f"  failed: {item.rel}: {item.error}", file=sys.stderr)
+        print(f"  failed: {item.failure}", file=sys.stderr)
     return 1 if summary.failed else 0

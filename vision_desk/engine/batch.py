@@ -70,6 +70,13 @@ class BatchItem:
     warnings: list[str] = field(default_factory=list)  # stage failures on single frames (``stage_errors="continue"``)
     span: tuple[int, int] | None = None  # frames [start, end) of a segment of a long file; None: the whole file
 
+    @property
+    def failure(self) -> str:
+        """The error as one line naming the input: the error alone when it starts with the input's name, as most do
+        ("clip.mp4 is empty (0 bytes) ..."), else "sub/clip.mp4: error"."""
+        error = self.error or ""
+        return error if error.startswith(str(self.rel)) else f"{self.rel}: {error}"
+
     def take_result(self, done: "BatchItem") -> None:
         """Copies what a worker (process or Ray task) made of its copy of this item."""
         self.status, self.frames, self.seconds, self.error = done.status, done.frames, done.seconds, done.error

@@ -30,6 +30,9 @@ from vision_desk.gui.jobs import Job, JobControl, start_job
 from vision_desk.gui.pipeline_editor import PIPELINE_FILTER, preset_paths
 from vision_desk.gui.settings import Settings
 
+#: Failures named under the summary when a batch ends; the Results list above holds every one.
+FAILURES_SHOWN = 5
+
 
 def format_eta(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
@@ -312,11 +315,12 @@ class BatchDialog(QDialog):
         self._finished_files += 1
         self.work_rows.remove(item)
         self._overall()
-        text = f"{item.status}: {item.rel}"
-        if item.status == "done":
-            text += f"  ({item.frames} frames, {item.seconds:.1f} s)"
         if item.error:
-            text += f"  - {item.error}"
+            text = f"{item.status}: {item.failure}"
+        else:
+            text = f"{item.status}: {item.rel}"
+            if item.status == "done":
+                text += f"  ({item.frames} frames, {item.seconds:.1f} s)"
         self.results.addItem(text)
         self.results.scrollToBottom()
 
@@ -329,8 +333,11 @@ class BatchDialog(QDialog):
             if summary.count(status):
                 parts.append(f"{summary.count(status)} {status}")
         text = f"<b>Finished in {summary.seconds:.1f} s</b>: " + ", ".join(parts) + f"; {summary.frames} frames at {summary.fps:.1f} fps."
-        if summary.failed:
-            text += "<br><b>Failures:</b><br>" + "<br>".join(f"{i.rel}: {i.error}" for i in summary.failed)
+        if summary.failed:  # the first few; the list above has them all (a thousand would push the dialog off screen)
+            shown = summary.failed[:FAILURES_SHOWN]
+            text += "<br><b>Failures:</b><br>" + "<br>".join(html.escape(i.failure, quote=False) for i in shown)
+            if len(summary.failed) > len(shown):
+                text += f"<br>... and {len(summary.failed) - len(shown)} more, listed under Results."
         self.summary_label.setText(text)
         self.eta_label.setText("Cancelled." if summary.count("cancelled") else "Done.")
 

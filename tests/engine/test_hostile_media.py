@@ -86,7 +86,7 @@ def test_the_cli_batch_prints_no_traceback_and_goes_on(corpus: tuple[Path, dict[
     assert len(failed) >= len(MUST_FAIL)
     assert all(one_sentence_naming(line, line.split(": ")[1].split("/")[-1]) for line in failed)
     assert f"ok      good_clip.mp4 ({GOOD_FRAMES} frames" in done.stderr
-    assert "ok      good_photo.png (1 frames" in done.stderr
+    assert "ok      good_photo.png (1 frame," in done.stderr
     assert (tmp_path / "out" / "good_clip.mp4").is_file()
     assert "folder_named.mp4/readme.txt" not in done.stderr  # walked, but a .txt is not an input
 

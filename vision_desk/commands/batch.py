@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vision_desk.wording import plural
+
 ORDER = 20
 
 
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     def on_item_done(item) -> None:  # noqa: ANN001
         in_progress.pop(str(item.rel), None)
         bar.update(1)
-        msg = {"done": f"ok      {item.rel} ({item.frames} frames, {item.frames / max(item.seconds, 1e-9):.1f} fps)",
+        msg = {"done": f"ok      {item.rel} ({plural(item.frames, 'frame')}, {item.frames / max(item.seconds, 1e-9):.1f} fps)",
                "skipped": f"skipped {item.rel} (outputs complete)",
                "failed": f"FAILED  {item.failure}",
                "cancelled": f"cancelled {item.rel}"}[item.status]
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     bar.close()
     print(
         f"batch: {summary.count('done')} done, {summary.count('failed')} failed, {summary.count('skipped')} skipped; "
-        f"{summary.frames} frames in {summary.seconds:.1f} s ({summary.frames / max(summary.seconds, 1e-9):.1f} fps "
+        f"{plural(summary.frames, 'frame')} in {summary.seconds:.1f} s ({summary.frames / max(summary.seconds, 1e-9):.1f} fps "
         f"overall, {summary.fps:.1f} fps per file while processing)",
         file=sys.stderr,
     )

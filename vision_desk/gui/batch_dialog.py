@@ -29,6 +29,7 @@ from vision_desk.gui.batch_progress import UPDATES_PER_SECOND, ProgressMailbox, 
 from vision_desk.gui.jobs import Job, JobControl, start_job
 from vision_desk.gui.pipeline_editor import PIPELINE_FILTER, preset_paths
 from vision_desk.gui.settings import Settings
+from vision_desk.wording import plural, sentence
 
 #: Failures named under the summary when a batch ends; the Results list above holds every one.
 FAILURES_SHOWN = 5
@@ -320,7 +321,7 @@ class BatchDialog(QDialog):
         else:
             text = f"{item.status}: {item.rel}"
             if item.status == "done":
-                text += f"  ({item.frames} frames, {item.seconds:.1f} s)"
+                text += f"  ({plural(item.frames, 'frame')}, {item.seconds:.1f} s)"
         self.results.addItem(text)
         self.results.scrollToBottom()
 
@@ -332,7 +333,7 @@ class BatchDialog(QDialog):
         for status in ("skipped", "cancelled"):
             if summary.count(status):
                 parts.append(f"{summary.count(status)} {status}")
-        text = f"<b>Finished in {summary.seconds:.1f} s</b>: " + ", ".join(parts) + f"; {summary.frames} frames at {summary.fps:.1f} fps."
+        text = f"<b>Finished in {summary.seconds:.1f} s</b>: " + ", ".join(parts) + f"; {plural(summary.frames, 'frame')} at {summary.fps:.1f} fps."
         if summary.failed:  # the first few; the list above has them all (a thousand would push the dialog off screen)
             shown = summary.failed[:FAILURES_SHOWN]
             text += "<br><b>Failures:</b><br>" + "<br>".join(html.escape(i.failure, quote=False) for i in shown)
@@ -344,8 +345,8 @@ class BatchDialog(QDialog):
     def _on_failed(self, message: str) -> None:
         self._idle()
         self.eta_label.setText("-")
-        sentence = message[:1].upper() + message[1:]  # engine errors start in lower case, after the CLI's "error: "
-        self.summary_label.setText(f"<span style='color:#dc3c3c'>{html.escape(sentence, quote=False)}</span>")
+        # engine errors start in lower case, after the CLI's "error: "
+        self.summary_label.setText(f"<span style='color:#dc3c3c'>{html.escape(sentence(message), quote=False)}</span>")
 
     def _idle(self) -> None:
         self._poll.stop()

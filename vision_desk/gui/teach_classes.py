@@ -8,17 +8,9 @@ from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QListWidget, QMessageBo
 from vision_desk.errors import VisionDeskError
 from vision_desk.teach.dataset import TeachSet
 from vision_desk.teach.project import rename_class
+from vision_desk.wording import plural, sentence
 
 NAME_ROLE = Qt.ItemDataRole.UserRole
-
-
-def sentence(text: str) -> str:
-    """A message as a sentence: its first letter in capitals (library messages start in lower case)."""
-    return text[:1].upper() + text[1:] if text else text
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class ClassList(QWidget):

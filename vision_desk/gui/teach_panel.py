@@ -26,7 +26,8 @@ from vision_desk.errors import VisionDeskError
 from vision_desk.gui.jobs import Job, JobControl, start_job
 from vision_desk.gui.settings import Settings
 from vision_desk.gui.teach_capture import CaptureBox
-from vision_desk.gui.teach_classes import ClassList, plural, sentence
+from vision_desk.gui.teach_classes import ClassList
+from vision_desk.wording import plural, sentence
 from vision_desk.gui.teach_samples import SampleGallery
 from vision_desk.gui.teach_train import TrainBox
 from vision_desk.teach.dataset import TeachSet, teach_root

@@ -14,7 +14,7 @@ from vision_desk.errors import ModelMissingError, VisionDeskError
 from vision_desk.gui.jobs import Job, JobCancelled, JobControl, start_job
 from vision_desk.gui.models_dialog import with_gui_hint
 from vision_desk.gui.teach_charts import ConfusionTable, TrainingCurves
-from vision_desk.gui.teach_classes import sentence
+from vision_desk.wording import sentence
 from vision_desk.teach.backbones import BACKBONES, DEFAULT_BACKBONE
 from vision_desk.teach.dataset import readiness
 from vision_desk.teach.project import TeachProject

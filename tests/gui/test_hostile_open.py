@@ -53,6 +53,14 @@ def test_every_broken_file_opened_in_the_app_is_one_sentence_and_a_good_file_pla
     failed = {n for n, o in outcomes.items() if o != "played"}
     assert failed >= MUST_FAIL, sorted(MUST_FAIL - failed)
     assert not failed & set(MUST_COMPLETE), sorted(failed & set(MUST_COMPLETE))
+    # the sentence stays: later polls of the failed source do not put its state's few words over it
+    from vision_desk.gui.session import POLL_MS
+
+    assert window.open_source(str(folder / "empty.png"))  # its state's words are "cannot read empty.png"
+    sentence = "empty.png cannot be read as an image; it is corrupt or not an image."
+    qtbot.waitUntil(lambda: window.view.message() == sentence, timeout=WAIT_MS)
+    qtbot.wait(4 * POLL_MS)
+    assert window.statusBar().currentMessage() == sentence
     for name in ("dangling_link.mp4", "loop_a.mp4", "loop_b.mp4"):  # listed in the folder, so not "not found"
         assert outcomes[name] == f"refused: {name} is a link that leads to no file (its target is missing, or links " \
             "loop back to it); give the video or image itself.", outcomes[name]

@@ -1,4 +1,6 @@
-"""`vision-desk soak SOURCE --pipeline F --minutes M`: a long run sampled every few seconds, ending with a verdict."""
+"""`vision-desk soak SOURCE --pipeline F --minutes M`: a long run sampled every few seconds, ending with a verdict.
+
+With `--gui` it runs in the app, and `--gui --layout F` soaks a whole wall (every tile sampled, added up)."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "latency p95, drops, reconnects, threads and open files every few seconds, and end "
                                    "with a verdict: the memory slope in MB per hour after warm-up, and whether latency "
                                    "stayed flat. Exit code 1 when either is outside its bound.")
-    p.add_argument("source", help="any source `run` takes (a camera, a stream, demo: ...)")
+    p.add_argument("source", nargs="?", help="any source `run` takes (a camera, a stream, demo: ...); none with --layout")
     p.add_argument("--pipeline", "-p", help="pipeline YAML file")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="STAGE.PARAM=VALUE")
     p.add_argument("--minutes", type=float, required=True, help="how long to run")
@@ -32,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     mode.add_argument("--gui", action="store_true",
                       help="run it in the app, as `vision-desk gui SOURCE -p F` would, and sample the painted frames "
                            "and how late the GUI thread runs too")
+    p.add_argument("--layout", metavar="FILE|NAME",
+                   help="with --gui: open this wall layout (its tiles bring their own sources and pipelines) and "
+                        "sample every tile: frames, fps, drops and reconnects added up, the worst latency")
     p.add_argument("--screenshot", metavar="PATH", help="with --gui: save a picture of the window before it closes")
     p.set_defaults(func=run)
 
@@ -46,9 +51,17 @@ def run(args: argparse.Namespace) -> int:
         raise VisionDeskError("--set is not taken with --gui (the app has no --set); put the values in the pipeline file.")
     if args.screenshot and not args.gui:
         raise VisionDeskError("--screenshot needs --gui: without the app there is no window to picture.")
+    if args.layout and not args.gui:
+        raise VisionDeskError("--layout needs --gui: a wall runs in the app.")
+    if args.layout and (args.source or args.pipeline):
+        raise VisionDeskError("--layout brings its own sources and pipelines; give no SOURCE or --pipeline with it.")
+    if not args.source and not args.layout:
+        raise VisionDeskError("give a SOURCE to soak (a camera, a stream, a file, demo:), or --gui --layout FILE.")
+    if args.layout:
+        _check_layout(args.layout)
     seconds = args.minutes * 60
     warmup = args.warmup if args.warmup is not None else min(300.0, seconds / 4)
-    name = mask_uri(str(args.source))
+    name = f"the wall {args.layout}" if args.layout else mask_uri(str(args.source))
     where = " in the app" if args.gui else ""
     print(f"soak: {name}{where} for {args.minutes:g} min, a sample every {args.interval:g} s, "
           f"verdict after {warmup:.0f} s of warm-up", file=sys.stderr)
@@ -65,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
         if args.gui:
             from vision_desk.gui.soak_app import soak_in_app
 
-            samples, errors = soak_in_app(args.source, args.pipeline, seconds, args.interval, show, args.screenshot), []
-            pipeline_name = args.pipeline or "the app's default pipeline"
+            samples, errors = soak_in_app(args.source, args.pipeline, seconds, args.interval, show, args.screenshot,
+                                          layout=args.layout), []
+            pipeline_name = ("each tile's own" if args.layout else args.pipeline) or "the app's default pipeline"
         else:
             samples, errors, pipeline_name = _soak_headless(args, seconds, show)
     except KeyboardInterrupt:
@@ -82,6 +96,13 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         Path(args.report).write_text(json.dumps(report(name, pipeline_name, samples, verdict), indent=1))
     return 0 if verdict.passed else 1
+
+
+def _check_layout(layout: str) -> None:
+    """Reads the layout as the app will, so that a bad one is one sentence now, not an empty wall for the whole run."""
+    from vision_desk.gui.layouts import layout_path, load_layout
+
+    load_layout(Path(layout) if Path(layout).is_file() else layout_path(layout))
 
 
 def _soak_headless(args: argparse.Namespace, seconds: float, show) -> tuple[list, list[str], str]:  # noqa: ANN001

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Callable
 
@@ -185,12 +186,20 @@ def judge(samples: list[SoakSample], warmup_s: float) -> SoakVerdict:
     )
 
 
-def take_sample(engine: Engine, t_s: float, **app: float | int | None) -> SoakSample:
-    """What ``engine`` looks like now, ``t_s`` seconds into the run (``app``: the app-only fields)."""
-    stats, status = engine.stats(), engine.source.status
-    return SoakSample(round(t_s, 2), round(resident_mb(), 1), stats.frames_out, round(stats.fps_out, 2),
-                      round(stats.latency_p95_ms, 1), stats.dropped, status.reconnects, threads(), open_files(),
-                      stats.source_state, **app)
+def take_sample(engines: list[Engine], t_s: float, **app: float | int | None) -> SoakSample:
+    """What the engines look like now, ``t_s`` seconds into the run (``app``: the app-only fields).
+
+    Several engines (the tiles of a wall) are one sample: their frames, fps, drops and reconnects added up, the
+    worst latency p95, and their states counted ("4 running", "3 running, 1 reconnecting"); one engine's state is
+    its own. Memory, threads and files are the process's, shared by all.
+    """
+    stats = [engine.stats() for engine in engines]
+    states = Counter(s.source_state for s in stats)
+    state = stats[0].source_state if len(stats) == 1 else ", ".join(f"{n} {name}" for name, n in states.most_common())
+    return SoakSample(round(t_s, 2), round(resident_mb(), 1), sum(s.frames_out for s in stats),
+                      round(sum(s.fps_out for s in stats), 2), round(max(s.latency_p95_ms for s in stats), 1),
+                      sum(s.dropped for s in stats), sum(e.source.status.reconnects for e in engines), threads(),
+                      open_files(), state, **app)
 
 
 def soak(source: Source, pipeline: Pipeline, seconds: float, *, interval_s: float = 10.0,
@@ -210,7 +219,7 @@ def soak(source: Source, pipeline: Pipeline, seconds: float, *, interval_s: floa
             ended = engine.join(max(0.0, min(next_at, started + seconds) - time.monotonic()))
             now = time.monotonic()
             if now >= next_at or ended or now - started >= seconds:
-                samples.append(take_sample(engine, now - started))
+                samples.append(take_sample([engine], now - started))
                 if on_sample:
                     on_sample(samples[-1])
                 next_at += interval_s

@@ -1,8 +1,9 @@
 """``vision-desk soak --gui``: the soak run inside the real app, window, painting and all.
 
-The app is started as ``vision-desk gui SOURCE --pipeline F`` starts it, and
-closed after the run. Every interval the focused tile's engine is sampled as
-the headless soak samples its own (:func:`vision_desk.engine.soak.take_sample`),
+The app is started as ``vision-desk gui SOURCE --pipeline F`` (or
+``--layout F``: a wall) starts it, and closed after the run. Every interval the
+engines of all its tiles are sampled as the headless soak samples its own
+(:func:`vision_desk.engine.soak.take_sample`, which adds a wall's tiles up),
 with two figures only the app has: frames painted on screen, and the GUI event
 loop's worst lateness since the last sample (:class:`LoopProbe`), which is what
 a user feels as a frozen window.
@@ -18,9 +19,11 @@ from vision_desk.engine.soak import SoakSample, take_sample
 from vision_desk.errors import VisionDeskError
 
 
-def soak_in_app(source: str, pipeline: str | None, seconds: float, interval_s: float,
-                on_sample: Callable[[SoakSample], None], screenshot: str | None = None) -> list[SoakSample]:
-    """Runs the app on ``source`` with the pipeline file ``pipeline`` for ``seconds``; returns the samples.
+def soak_in_app(source: str | None, pipeline: str | None, seconds: float, interval_s: float,
+                on_sample: Callable[[SoakSample], None], screenshot: str | None = None,
+                layout: str | None = None) -> list[SoakSample]:
+    """Runs the app on ``source`` with the pipeline file ``pipeline``, or on the wall ``layout`` (a file or a
+    saved layout's name), for ``seconds``; returns the samples.
 
     Raises VisionDeskError when the app cannot start (a bad pipeline file) or the source never ran.
     """
@@ -37,11 +40,11 @@ def soak_in_app(source: str, pipeline: str | None, seconds: float, interval_s: f
         started = time.monotonic()
 
         def sample() -> None:
-            tile = window.wall.focused
-            engine = tile.session.engine if tile is not None else None
-            if engine is None:
+            tiles = [t for t in window.wall.tiles if t.session.engine is not None]
+            if not tiles:
                 return  # nothing open yet (or no longer): no figures to take
-            samples.append(take_sample(engine, time.monotonic() - started, frames_shown=tile.frames_shown,
+            samples.append(take_sample([t.session.engine for t in tiles], time.monotonic() - started,
+                                       frames_shown=sum(t.frames_shown for t in tiles),
                                        gui_late_max_ms=round(probe.max_ms(interval_s), 1)))
             on_sample(samples[-1])
 
@@ -49,7 +52,7 @@ def soak_in_app(source: str, pipeline: str | None, seconds: float, interval_s: f
         timer.timeout.connect(sample)
         timer.start(int(interval_s * 1000))
 
-    args = argparse.Namespace(source=source, pipeline=pipeline, layout=None, theme=None, screenshot=screenshot,
+    args = argparse.Namespace(source=source, pipeline=pipeline, layout=layout, theme=None, screenshot=screenshot,
                               quit_after=seconds + interval_s / 2)  # the last interval's sample is taken first
     if run_app(args, on_window=watch) != 0:
         raise VisionDeskError("the app did not start; the message above says why.")
